@@ -1,0 +1,123 @@
+"""Database plumbing: engines for SQLite and PostgreSQL, the UTC column type, sessions.
+
+SQLite runs in WAL mode with a busy timeout and foreign keys on; PostgreSQL is
+reached through psycopg 3.  ``UTCDateTime`` stores instants in UTC and returns
+them timezone-aware on both engines (SQLite drops the offset).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from campaigns import errors
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """An aware instant, stored in UTC, returned aware in UTC.
+
+    Naive datetimes are refused: nothing may fall back to the server's zone.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: instants must carry a zone")
+        value = value.astimezone(dt.timezone.utc)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs.
+
+    >>> normalise_url("postgresql://u@h/db")
+    'postgresql+psycopg://u@h/db'
+    >>> normalise_url("sqlite:///x.db")
+    'sqlite:///x.db'
+    """
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _on_sqlite_connect(busy_timeout_ms: int):
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling would defer BEGIN; keep its default
+        # but make every connection WAL with a busy timeout and enforced foreign keys.
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    return configure
+
+
+def make_engine(url: str, *, busy_timeout_s: float = 30.0, pool_size: int = 5,
+                echo: bool = False) -> Engine:
+    """Create an engine for ``url`` (SQLite or PostgreSQL).
+
+    Raises
+    ------
+    campaigns.errors.InvalidInput
+        When the URL cannot be parsed or names another database.
+    """
+    url = normalise_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError and friends
+        raise errors.InvalidInput(f"database URL {url!r} is not valid: {exc}",
+                                  fields={"database.url": "not a SQLAlchemy URL"}) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(url, echo=echo,
+                               connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
+        event.listen(engine, "connect", _on_sqlite_connect(int(busy_timeout_s * 1000)))
+        return engine
+    if backend == "postgresql":
+        return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True,
+                             connect_args={"connect_timeout": 10})
+    raise errors.InvalidInput(f"database {backend!r} is not supported (sqlite or postgresql)",
+                              fields={"database.url": "unsupported backend"})
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on error."""
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def utcnow() -> dt.datetime:
+    """The current instant, aware, in UTC (only entry points call this)."""
+    return dt.datetime.now(dt.timezone.utc)

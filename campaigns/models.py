@@ -1,0 +1,391 @@
+"""SQLAlchemy 2 tables: columns and relationships only.
+
+Instants are ``*_at`` columns of type :class:`campaigns.db.UTCDateTime` (aware
+UTC on every engine); local windows keep their IANA zone name beside them.
+Retry and callback rows are the truth about what happens next to a record;
+``Record.next_attempt_at`` is a cache written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, Date, Float, ForeignKey, Index, Integer, MetaData,
+                        String, Text, Time, UniqueConstraint)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from campaigns.db import UTCDateTime
+from campaigns.enums import (CallbackStatus, CallCategory, CallOutcome, CampaignStatus,
+                             DialingMode, DispositionSource, PhoneKind, RecordStatus,
+                             RetryStatus, Role, RuleAction)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _enum(cls: type[enum.Enum]) -> SAEnum:
+    return SAEnum(cls, native_enum=False, create_constraint=False, length=32,
+                  values_callable=lambda members: [m.value for m in members],
+                  validate_strings=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    dialing_mode: Mapped[DialingMode] = mapped_column(_enum(DialingMode), default=DialingMode.PREVIEW)
+    call_category: Mapped[CallCategory] = mapped_column(_enum(CallCategory),
+                                                        default=CallCategory.TELEMARKETING)
+    caller_id: Mapped[str] = mapped_column(String(32), default="")
+    ring_timeout_s: Mapped[int] = mapped_column(Integer, default=20)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    #: the call centre's zone, in which the operating schedule is read.
+    centre_tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    #: operating days, e.g. ["mon", "tue", "wed", "thu", "fri"].
+    schedule_days: Mapped[list[Any]] = mapped_column(default=list)
+    schedule_start: Mapped[dt.time] = mapped_column(Time, default=dt.time(8, 0))
+    schedule_end: Mapped[dt.time] = mapped_column(Time, default=dt.time(21, 0))
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
+    #: the campaign's own window in the callee's local time; only narrows the legal one.
+    window_start: Mapped[dt.time | None] = mapped_column(Time)
+    window_end: Mapped[dt.time | None] = mapped_column(Time)
+    abandon_cap: Mapped[float] = mapped_column(Float, default=0.03)
+    abandon_message: Mapped[str] = mapped_column(Text, default="")
+    amd: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the campaign's estimate of AMD false positives (live answers taken for machines).
+    amd_false_positive_rate: Mapped[float] = mapped_column(Float, default=0.0)
+    #: may a time the customer asked for fall outside the default hours (where the law allows).
+    allow_requested_callbacks_outside_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default=CampaignStatus.DRAFT)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    lists: Mapped[list["CallingList"]] = relationship(back_populates="campaign",
+                                                      cascade="all, delete-orphan")
+
+
+class CallingList(Base):
+    __tablename__ = "calling_list"
+    __table_args__ = (UniqueConstraint("campaign_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    source_file: Mapped[str] = mapped_column(Text, default="")
+    #: field -> column name used when the list was loaded.
+    column_map: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_imported: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    #: passes made over the list (recycling).
+    passes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime]
+
+    campaign: Mapped[Campaign] = relationship(back_populates="lists")
+
+
+class Record(Base):
+    """One customer of a list."""
+
+    __tablename__ = "record"
+    __table_args__ = (Index("ix_record_campaign_status", "campaign_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(ForeignKey("calling_list.id", ondelete="CASCADE"), index=True)
+    #: the row's number in its file (1 = first data row).
+    source_row: Mapped[int] = mapped_column(Integer, default=0)
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    language: Mapped[str] = mapped_column(String(16), default="")
+    #: as given in the list; the compliance engine derives zones from them.
+    raw_state: Mapped[str] = mapped_column(String(64), default="")
+    raw_zip: Mapped[str] = mapped_column(String(16), default="")
+    raw_tz: Mapped[str] = mapped_column(String(64), default="")
+    #: other recognised fields (address, city, company...).
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: columns the loader did not recognise, kept as they came.
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[RecordStatus] = mapped_column(_enum(RecordStatus), default=RecordStatus.NEW)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    attempts_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: cache of the earliest pending retry or callback, written with them.
+    next_attempt_at: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    phones: Mapped[list["PhoneNumber"]] = relationship(back_populates="record",
+                                                       cascade="all, delete-orphan",
+                                                       order_by="PhoneNumber.position")
+
+
+class PhoneNumber(Base):
+    __tablename__ = "phone_number"
+    __table_args__ = (UniqueConstraint("campaign_id", "e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    raw: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[PhoneKind] = mapped_column(_enum(PhoneKind), default=PhoneKind.PRIMARY)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    #: phonenumbers' PhoneNumberType name in lowercase (mobile, fixed_line, ...).
+    line_type: Mapped[str] = mapped_column(String(32), default="")
+    #: ISO 3166-1 region of the number (US, CA, GB...).
+    region: Mapped[str] = mapped_column(String(8), default="")
+    #: phonenumbers' candidate IANA zones for the number.
+    zones: Mapped[list[Any]] = mapped_column(default=list)
+    is_valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+    record: Mapped[Record] = relationship(back_populates="phones")
+
+
+class Attempt(Base):
+    """One dialled call."""
+
+    __tablename__ = "attempt"
+    __table_args__ = (Index("ix_attempt_number_started", "number_e164", "started_at"),
+                      Index("ix_attempt_campaign_started", "campaign_id", "started_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"),
+                                                  index=True)
+    phone_number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("phone_number.id", ondelete="SET NULL"))
+    number_e164: Mapped[str] = mapped_column(String(64))
+    caller_id: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+    connected_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    outcome: Mapped[CallOutcome | None] = mapped_column(_enum(CallOutcome))
+    sip_status: Mapped[int | None] = mapped_column(Integer)
+    q850_cause: Mapped[int | None] = mapped_column(Integer)
+    #: free-text cause beside the codes (e.g. ``engine_restart``).
+    cause: Mapped[str] = mapped_column(String(64), default="")
+    is_abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: False for calls that do not count (cancelled before answer, operator test calls).
+    counts_as_attempt: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    engine_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Retry(Base):
+    """The next attempt of a record, as the disposition rules decided it."""
+
+    __tablename__ = "retry"
+    __table_args__ = (Index("ix_retry_status_earliest", "status", "earliest_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    phone_number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("phone_number.id", ondelete="SET NULL"))
+    earliest_at: Mapped[dt.datetime]
+    window_end_at: Mapped[dt.datetime | None]
+    tz: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[RetryStatus] = mapped_column(_enum(RetryStatus), default=RetryStatus.PENDING)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+
+class Callback(Base):
+    """An appointment with a customer: call this number inside this window."""
+
+    __tablename__ = "callback"
+    __table_args__ = (Index("ix_callback_status_start", "status", "window_start_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    phone_number_id: Mapped[int | None] = mapped_column(
+        ForeignKey("phone_number.id", ondelete="SET NULL"))
+    number_e164: Mapped[str] = mapped_column(String(20))
+    window_start_at: Mapped[dt.datetime]
+    window_end_at: Mapped[dt.datetime]
+    #: the IANA zone the window was asked in.
+    tz: Mapped[str] = mapped_column(String(64))
+    #: the personal owner; None = anyone in the campaign.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    status: Mapped[CallbackStatus] = mapped_column(_enum(CallbackStatus),
+                                                   default=CallbackStatus.SCHEDULED)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: who asked, when, the window asked for, the channel (customer-requested callbacks).
+    consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_clipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    earliest_legal_at: Mapped[dt.datetime | None]
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class DispositionRule(Base):
+    """What a disposition leads to, for one campaign."""
+
+    __tablename__ = "disposition_rule"
+    __table_args__ = (UniqueConstraint("campaign_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[DispositionSource] = mapped_column(_enum(DispositionSource))
+    action: Mapped[RuleAction] = mapped_column(_enum(RuleAction))
+    #: first retry delay.
+    delay_s: Mapped[int] = mapped_column(Integer, default=0)
+    #: each further retry waits delay_s * backoff ** (n - 1), up to max_delay_s.
+    backoff: Mapped[float] = mapped_column(Float, default=1.0)
+    max_delay_s: Mapped[int | None] = mapped_column(Integer)
+    #: at most this many attempts ending with this disposition per record.
+    max_per_record: Mapped[int | None] = mapped_column(Integer)
+    #: what happens when the cap is reached.
+    on_cap: Mapped[RuleAction] = mapped_column(_enum(RuleAction), default=RuleAction.FINAL_FAILURE)
+    counts_as_attempt: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    #: a SIP URI or an Asterisk channel.
+    phone_address: Mapped[str] = mapped_column(String(255), default="")
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+    shifts: Mapped[list["WorkShift"]] = relationship(cascade="all, delete-orphan",
+                                                     order_by="(WorkShift.weekday, WorkShift.start)")
+    exceptions: Mapped[list["ShiftException"]] = relationship(cascade="all, delete-orphan",
+                                                              order_by="ShiftException.on_date")
+
+
+class WorkShift(Base):
+    """A weekly work period of an agent, in the agent's zone."""
+
+    __tablename__ = "work_shift"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    #: 0 = Monday.
+    weekday: Mapped[int] = mapped_column(Integer)
+    start: Mapped[dt.time] = mapped_column(Time)
+    end: Mapped[dt.time] = mapped_column(Time)
+
+
+class ShiftException(Base):
+    """A day that differs from the weekly shifts: off (no times) or other hours."""
+
+    __tablename__ = "shift_exception"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
+                                         index=True)
+    on_date: Mapped[dt.date] = mapped_column(Date)
+    start: Mapped[dt.time | None] = mapped_column(Time)
+    end: Mapped[dt.time | None] = mapped_column(Time)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CampaignMember(Base):
+    """An agent's membership of a campaign."""
+
+    __tablename__ = "campaign_member"
+    __table_args__ = (UniqueConstraint("campaign_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+
+
+class DncEntry(Base):
+    """A number not to call, everywhere (campaign_id None) or in one campaign."""
+
+    __tablename__ = "dnc_entry"
+    __table_args__ = (UniqueConstraint("e164", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    #: "global" or "campaign:<id>": one key so uniqueness holds without NULL tricks.
+    scope: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(64), default="manual")
+    added_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]
+
+
+class RegistryScrub(Base):
+    """An import of a national do-not-call registry, and when it was made."""
+
+    __tablename__ = "registry_scrub"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    imported_at: Mapped[dt.datetime]
+    numbers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HoursSuspension(Base):
+    """An event-driven ban on calls into a jurisdiction (state of emergency...)."""
+
+    __tablename__ = "hours_suspension"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jurisdiction: Mapped[str] = mapped_column(String(16), index=True)
+    from_at: Mapped[dt.datetime]
+    to_at: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime]
+
+
+class AuditEvent(Base):
+    """An append-only trace of who changed what."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(200), default="system")
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

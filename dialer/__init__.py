@@ -1,0 +1,1 @@
+"""The running system: settings, command line, engine, pacing and agents."""

@@ -1,0 +1,1 @@
+"""How a call is placed: SIP (pjsua2), Asterisk (AMI) and a simulated carrier behind one interface."""
