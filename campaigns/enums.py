@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+from telephony.base import CallOutcome  # noqa: F401  (one enum for outcomes, owned by telephony)
+
 
 class DialingMode(str, enum.Enum):
     """How calls are paced."""
@@ -60,21 +62,6 @@ class RecordStatus(str, enum.Enum):
 class PhoneKind(str, enum.Enum):
     PRIMARY = "primary"
     ALTERNATE = "alternate"
-
-
-class CallOutcome(str, enum.Enum):
-    """How a call ended, whatever technology placed it."""
-
-    ANSWERED = "answered"
-    MACHINE = "machine"
-    BUSY = "busy"
-    NO_ANSWER = "no_answer"
-    REJECTED = "rejected"
-    INVALID_NUMBER = "invalid_number"
-    CONGESTION = "congestion"
-    FAILED = "failed"
-    #: we hung up before an answer; not an attempt.
-    CANCELLED = "cancelled"
 
 
 class RuleAction(str, enum.Enum):

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``dialer bench``; each measures its baseline in the same run."""
