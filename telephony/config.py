@@ -72,8 +72,17 @@ class SimSettings(_Section):
     rejected: float = Field(default=0.02, ge=0, le=1)
     failed: float = Field(default=0.01, ge=0, le=1)
     answer_delay_mean_s: float = Field(default=9.0, gt=0)
+    #: coefficient of variation of the (lognormal) answer delay.
+    answer_delay_cv: float = Field(default=0.5, ge=0)
     talk_mean_s: float = Field(default=120.0, gt=0)
+    talk_cv: float = Field(default=0.8, ge=0)
     wrap_mean_s: float = Field(default=15.0, ge=0)
+    wrap_cv: float = Field(default=0.3, ge=0)
+    #: agent time lost on an answering machine that AMD did not catch.
+    machine_handling_s: float = Field(default=8.0, ge=0)
+    #: AMD accuracy: live judged machine, machine judged live (0 and 0: AMD off).
+    amd_false_positive: float = Field(default=0.0, ge=0, le=1)
+    amd_false_negative: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
     def _probabilities(self) -> "SimSettings":
