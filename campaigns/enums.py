@@ -117,3 +117,28 @@ class RejectReason(str, enum.Enum):
     DUPLICATE = "duplicate"
     DNC = "dnc"
     MALFORMED_ROW = "malformed_row"
+
+
+class AgentState(str, enum.Enum):
+    """Where an agent stands (the engine's state machine keeps every change)."""
+
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    NOT_READY = "not_ready"
+    RESERVED = "reserved"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+
+
+class MessageStatus(str, enum.Enum):
+    """An outbox message or a webhook delivery."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    RETRYING = "retrying"
+
+
+class Channel(str, enum.Enum):
+    EMAIL = "email"
+    SMS = "sms"

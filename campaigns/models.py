@@ -18,9 +18,10 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from campaigns.db import UTCDateTime
-from campaigns.enums import (CallbackStatus, CallCategory, CallOutcome, CampaignStatus,
-                             DialingMode, DispositionSource, PhoneKind, RecordStatus,
-                             RetryStatus, Role, RuleAction)
+from campaigns.enums import (AgentState, CallbackStatus, CallCategory, CallOutcome,
+                             CampaignStatus, Channel, DialingMode, DispositionSource,
+                             MessageStatus, PhoneKind, RecordStatus, RetryStatus, Role,
+                             RuleAction)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -389,3 +390,97 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str] = mapped_column(String(64), default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AgentStateChange(Base):
+    """One change of an agent's state, kept for reports and audits."""
+
+    __tablename__ = "agent_state_change"
+    __table_args__ = (Index("ix_agent_state_user_at", "user_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="SET NULL"))
+    state: Mapped[AgentState] = mapped_column(_enum(AgentState))
+    #: not-ready reason code, or who forced the change.
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[dt.datetime]
+
+
+class CallerIdNumber(Base):
+    """A number of a campaign's caller-ID pool (local presence by area code or state)."""
+
+    __tablename__ = "caller_id_number"
+    __table_args__ = (UniqueConstraint("campaign_id", "e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    e164: Mapped[str] = mapped_column(String(20))
+    #: the NANP area code or the state it presents locally ("" = anywhere).
+    area_code: Mapped[str] = mapped_column(String(8), default="")
+    state: Mapped[str] = mapped_column(String(8), default="")
+    #: calls a day with this number at most (None = no cap).
+    daily_cap: Mapped[int | None] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OutboxMessage(Base):
+    """A message to a customer or an agent: queued, sent, retried, never lost silently."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callback.id", ondelete="CASCADE"),
+                                                    index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    recipient: Mapped[str] = mapped_column(String(320))
+    #: the event that caused it (callback.rescheduled, callback.reminder...).
+    event: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus), default=MessageStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class WebhookEndpoint(Base):
+    """Where a campaign's callback events are posted, signed with the endpoint's secret."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             index=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(200))
+    #: event names it receives (empty = all).
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+
+class WebhookDelivery(Base):
+    """One event posted (or to be posted) to one endpoint: the delivery log."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id", ondelete="CASCADE"),
+                                             index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    #: the exact JSON body that is signed and sent.
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[MessageStatus] = mapped_column(_enum(MessageStatus), default=MessageStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    delivered_at: Mapped[dt.datetime | None]
