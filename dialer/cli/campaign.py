@@ -155,3 +155,126 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+def _transition(name: str, status: CampaignStatus, check: Callable[[Any, Any], None] | None = None,
+                ) -> None:
+    app = common.app()
+    now = utcnow()
+    with app.session() as session:
+        campaign = campaign_store.get_by_name(session, name, for_update=True)
+        if check is not None:
+            check(app, campaign)
+        before = campaign.status
+        campaign_store.update(session, campaign, now=now, status=status)
+        audit.record(session, action=f"campaign.{status.value}", entity="campaign",
+                     entity_id=campaign.id, details={"from": before.value, "to": status.value},
+                     at=now)
+        shown = campaign_fields.as_dict(campaign)
+    app.emit(shown, f"campaign {name!r}: {before.value} -> {status.value}")
+
+
+def _startable(app: common.App, campaign: Any) -> None:
+    from dialer import startup_checks
+
+    startup_checks.refuse_unstartable(campaign, app.settings, session=None)
+
+
+@command.command("start")
+@click.argument("name")
+@common.common_options
+def start(name: str) -> None:
+    """Make a campaign active (the engine dials it inside its operating schedule)."""
+    _transition(name, CampaignStatus.ACTIVE, _startable)
+
+
+@command.command("pause")
+@click.argument("name")
+@common.common_options
+def pause(name: str) -> None:
+    """Place no new call; calls in progress finish."""
+    _transition(name, CampaignStatus.PAUSED)
+
+
+@command.command("stop")
+@click.argument("name")
+@common.common_options
+def stop(name: str) -> None:
+    """Stop dialing and end the campaign's agent sessions."""
+    _transition(name, CampaignStatus.STOPPED)
+
+
+@command.group("callerid")
+def callerid() -> None:
+    """The campaign's caller-ID pool (local presence, daily caps)."""
+
+
+@callerid.command("add")
+@click.argument("name")
+@click.argument("numbers", nargs=-1, required=True)
+@click.option("--daily-cap", type=click.IntRange(min=1), help="Calls a day per number at most.")
+@click.option("--state", help="Subdivision it presents locally (e.g. US-FL); default from the "
+              "area code.")
+@common.common_options
+def callerid_add(name: str, numbers: tuple[str, ...], daily_cap: int | None,
+                 state: str | None) -> None:
+    """Add numbers to the pool."""
+    from campaigns import caller_ids, phones, zones
+    from campaigns.store import caller_ids as pool_store
+
+    app = common.app()
+    parsed = []
+    for raw in numbers:
+        number = phones.normalise(raw, app.settings.lists.default_region)
+        if number is None or not number.is_valid:
+            raise common.usage_error(f"caller ID {raw!r} is not a valid phone number", "numbers")
+        area = caller_ids.nanp_area_code(number.e164)
+        subdivisions = zones.area_codes().get(area, ("", ()))[1] if area else ()
+        chosen_state = (state or (subdivisions[0] if len(subdivisions) == 1 else "")).upper()
+        parsed.append(caller_ids.PoolNumber(number.e164, area, chosen_state, daily_cap))
+    with app.session() as session:
+        campaign = campaign_store.get_by_name(session, name)
+        for number in parsed:
+            pool_store.add(session, campaign.id, number)
+        audit.record(session, action="campaign.callerid.add", entity="campaign",
+                     entity_id=campaign.id, details={"numbers": [n.e164 for n in parsed]},
+                     at=utcnow())
+        rows = [vars(n) for n in pool_store.pool(session, campaign.id)]
+    app.emit({"campaign": name, "pool": rows},
+             lambda: common.echo_table(rows, ["e164", "area_code", "state", "daily_cap"]))
+
+
+@callerid.command("list")
+@click.argument("name")
+@common.common_options
+def callerid_list(name: str) -> None:
+    """Show the pool."""
+    from campaigns.store import caller_ids as pool_store
+
+    app = common.app()
+    with app.session() as session:
+        campaign = campaign_store.get_by_name(session, name)
+        rows = [vars(n) for n in pool_store.pool(session, campaign.id)]
+    app.emit({"campaign": name, "pool": rows},
+             lambda: common.echo_table(rows, ["e164", "area_code", "state", "daily_cap"]))
+
+
+@callerid.command("remove")
+@click.argument("name")
+@click.argument("numbers", nargs=-1, required=True)
+@common.common_options
+def callerid_remove(name: str, numbers: tuple[str, ...]) -> None:
+    """Remove numbers from the pool."""
+    from campaigns import phones
+    from campaigns.store import caller_ids as pool_store
+
+    app = common.app()
+    with app.session() as session:
+        campaign = campaign_store.get_by_name(session, name)
+        removed = 0
+        for raw in numbers:
+            number = phones.normalise(raw, app.settings.lists.default_region)
+            removed += pool_store.remove(session, campaign.id, number.e164 if number else raw)
+        audit.record(session, action="campaign.callerid.remove", entity="campaign",
+                     entity_id=campaign.id, details={"numbers": list(numbers)}, at=utcnow())
+    app.emit({"campaign": name, "removed": removed}, f"{removed} removed")
