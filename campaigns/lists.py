@@ -1,0 +1,492 @@
+"""Calling-list files: sniff, decode, recognise columns, stream rows, sort imports from rejects.
+
+Pure: no SQL here (the store writes what this module decides).  A file is read
+twice at most, block by block, never whole: once to settle its encoding (UTF-8
+with or without BOM, else Latin-1) and refuse binary files, then row by row.
+
+Columns are recognised by their header names (case, spaces, dashes and
+underscores ignored), ``--map FIELD=COLUMN`` and a list's saved mapping
+override that.  The mapping is JSON-able and saved on the list::
+
+    {"phone": "Phone", "alt_phone": ["Cell", "Work"], "first_name": "First", ...}
+"""
+
+from __future__ import annotations
+
+import codecs
+import collections
+import csv
+import io
+import itertools
+import json
+import multiprocessing
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, NamedTuple
+
+from campaigns import errors, phones
+from campaigns.enums import PhoneKind, RejectReason
+
+#: field -> header names (compared by :func:`header_key`).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "phone": ("phone", "phonenumber", "phoneno", "phonenum", "telephone", "telephonenumber", "tel",
+              "primaryphone", "phone1", "mainphone", "number", "contactnumber", "msisdn"),
+    "alt_phone": ("altphone", "alternatephone", "alternativephone", "alternatenumber", "phone2",
+                  "phone3", "phone4", "otherphone", "secondaryphone", "mobile", "mobilephone",
+                  "mobilenumber", "cell", "cellphone", "cellular", "cellnumber", "workphone",
+                  "businessphone", "homephone", "daytimephone", "eveningphone"),
+    "first_name": ("firstname", "first", "fname", "givenname", "forename"),
+    "last_name": ("lastname", "last", "lname", "surname", "familyname"),
+    "name": ("name", "fullname", "customername", "contactname", "customer"),
+    "email": ("email", "emailaddress", "mail"),
+    "language": ("language", "lang", "preferredlanguage", "locale"),
+    "state": ("state", "province", "stateprovince", "st", "stateorprovince"),
+    "zip": ("zip", "zipcode", "postalcode", "postcode", "postal", "zip5"),
+    "tz": ("timezone", "tz", "tzname"),
+    "address": ("address", "address1", "street", "streetaddress"),
+    "address2": ("address2",),
+    "city": ("city", "town"),
+    "country": ("country",),
+    "company": ("company", "companyname", "organisation", "organization", "business"),
+    "external_id": ("id", "customerid", "accountid", "account", "accountnumber", "externalid"),
+}
+FIELDS = tuple(ALIASES)
+#: recognised fields kept in ``Record.fields`` (the others have their own columns).
+EXTRA_FIELDS = ("address", "address2", "city", "country", "company", "external_id")
+#: column lengths of the record (PostgreSQL refuses longer strings).
+MAX_LENGTHS = {"first_name": 200, "last_name": 200, "email": 320, "language": 16, "state": 64,
+               "zip": 16, "tz": 64, "raw": 64}
+DELIMITERS = ",;\t|"
+REASON_COLUMN = "reject_reason"
+_BLOCK = 1 << 20
+_SAMPLE = 64 * 1024
+
+
+def header_key(name: str) -> str:
+    """A header name reduced for comparison.
+
+    >>> header_key(" Phone_Number ")
+    'phonenumber'
+    >>> header_key("E-mail")
+    'email'
+    """
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+@dataclass(frozen=True)
+class FileShape:
+    """How a list file is written."""
+
+    encoding: str
+    delimiter: str
+    header: tuple[str, ...]
+
+
+def sniff(path: str | os.PathLike[str]) -> FileShape:
+    """Settle the encoding, the delimiter and the header of a list file.
+
+    Raises
+    ------
+    campaigns.errors.ListFileError
+        When the file is missing, unreadable, binary or empty.
+    """
+    path = Path(path)
+    encoding = _encoding(path)
+    with path.open(encoding=encoding, newline="") as handle:
+        sample = handle.read(_SAMPLE)
+        if len(sample) == _SAMPLE and "\n" in sample:
+            sample = sample[:sample.rindex("\n") + 1]
+    delimiter = _delimiter(sample)
+    header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), None)
+    if not header or not any(cell.strip() for cell in header):
+        raise errors.ListFileError(f"{path}: no header row", fields={"file": "empty"})
+    return FileShape(encoding, delimiter, tuple(cell.strip() for cell in header))
+
+
+def _encoding(path: Path) -> str:
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError as exc:
+        raise errors.ListFileError(f"{path}: no such file", fields={"file": "not found"}) from exc
+    except OSError as exc:
+        raise errors.ListFileError(f"{path}: {exc.strerror}", fields={"file": "unreadable"}) from exc
+    with handle:
+        first = handle.read(_BLOCK)
+        if not first.strip():
+            raise errors.ListFileError(f"{path}: the file is empty", fields={"file": "empty"})
+        if b"\0" in first:
+            raise errors.ListFileError(f"{path}: a binary file, not CSV", fields={"file": "binary"})
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        block = first
+        try:
+            while block:
+                decoder.decode(block)
+                block = handle.read(_BLOCK)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8-sig" if first.startswith(codecs.BOM_UTF8) else "utf-8"
+
+
+def _delimiter(sample: str) -> str:
+    """The delimiter that splits the sample's rows into the most consistent columns.
+
+    >>> _delimiter('a;b;c\\n1;"2;x";3\\n')
+    ';'
+    >>> _delimiter("phone\\n212-555-1234\\n")
+    ','
+    """
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            rows = [row for _, row in zip(range(50), csv.reader(io.StringIO(sample),
+                                                                delimiter=delimiter)) if row]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        score = (sum(len(row) == len(rows[0]) for row in rows), len(rows[0]))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+# --------------------------------------------------------------------------- mapping
+
+def parse_map_options(options: Iterable[str]) -> dict[str, list[str]]:
+    """``["phone=Cell", "alt_phone=Work"]`` -> ``{"phone": ["Cell"], "alt_phone": ["Work"]}``.
+
+    Raises
+    ------
+    campaigns.errors.InvalidInput
+        When an option is not ``FIELD=COLUMN`` or names an unknown field.
+
+    >>> parse_map_options(["phone=Tel 1", "alt_phone=Cell", "alt_phone=Work"])
+    {'phone': ['Tel 1'], 'alt_phone': ['Cell', 'Work']}
+    """
+    found: dict[str, list[str]] = {}
+    for option in options:
+        field, sep, column = option.partition("=")
+        field = field.strip().lower().replace("-", "_")
+        if not sep or not column.strip():
+            raise errors.InvalidInput(f"--map {option!r}: expected FIELD=COLUMN",
+                                      fields={"map": option})
+        if field not in ALIASES:
+            raise errors.InvalidInput(f"--map {option!r}: unknown field {field!r} "
+                                      f"(known: {', '.join(FIELDS)})", fields={"map": option})
+        if field != "alt_phone" and field in found:
+            raise errors.InvalidInput(f"--map: {field} is mapped twice", fields={"map": option})
+        found.setdefault(field, []).append(column.strip())
+    return found
+
+
+def recognise(header: Iterable[str]) -> dict[str, list[str]]:
+    """Fields recognised by header name; the first phone-like column is the primary.
+
+    >>> recognise(["First Name", "Cell", "PHONE", "Zip Code", "Favourite colour"])
+    {'first_name': ['First Name'], 'alt_phone': ['Cell'], 'phone': ['PHONE'], 'zip': ['Zip Code']}
+    """
+    by_key = {alias: field for field, aliases in ALIASES.items() for alias in aliases}
+    found: dict[str, list[str]] = {}
+    for column in header:
+        field = by_key.get(header_key(column))
+        if field is None or (field != "alt_phone" and field in found):
+            continue
+        found.setdefault(field, []).append(column)
+    if "phone" not in found and found.get("alt_phone"):
+        found["phone"] = [found["alt_phone"].pop(0)]
+        if not found["alt_phone"]:
+            del found["alt_phone"]
+    return found
+
+
+def resolve_mapping(header: tuple[str, ...], overrides: dict[str, list[str]] | None = None,
+                    saved: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The mapping of a load: recognised names, then the saved mapping, then ``--map``.
+
+    A saved column the file lacks is ignored; an explicit one is an error.
+
+    Raises
+    ------
+    campaigns.errors.ListFileError
+        When a mapped column is not in the header, or no column holds phone numbers.
+    """
+    mapping = recognise(header)
+    layers = [(_as_lists(saved or {}), False), (overrides or {}, True)]
+    for layer, is_explicit in layers:
+        for field, columns in layer.items():
+            if field not in ALIASES:
+                continue
+            missing = [c for c in columns if c not in header]
+            if missing and is_explicit:
+                raise errors.ListFileError(f"--map {field}={missing[0]}: no such column in the "
+                                           f"header", fields={"map": missing[0]})
+            columns = [c for c in columns if c in header]
+            if not columns:
+                continue
+            for other in mapping.values():
+                other[:] = [c for c in other if c not in columns]
+            mapping[field] = list(columns)
+    mapping = {field: cols for field, cols in mapping.items() if cols}
+    if "phone" not in mapping:
+        raise errors.ListFileError("no phone column (name one with --map phone=COLUMN)",
+                                   fields={"phone": "no column"})
+    return {field: cols if field == "alt_phone" else cols[0] for field, cols in mapping.items()}
+
+
+def _as_lists(mapping: dict[str, Any]) -> dict[str, list[str]]:
+    return {field: [value] if isinstance(value, str) else list(value)
+            for field, value in mapping.items()}
+
+
+# --------------------------------------------------------------------------- rows
+
+class Phone(NamedTuple):
+    """One phone value of a row."""
+
+    raw: str
+    kind: PhoneKind
+    #: 0 for the primary, then 1, 2... in the order of the mapping.
+    position: int
+    #: None when phonenumbers cannot read it at all.
+    number: phones.Number | None
+
+
+class ParsedRow(NamedTuple):
+    """A data row read through the mapping (NamedTuple: it crosses process boundaries)."""
+
+    first_name: str
+    last_name: str
+    email: str
+    language: str
+    raw_state: str
+    raw_zip: str
+    raw_tz: str
+    #: ``Record.fields`` and ``Record.custom_fields`` as JSON text.
+    fields_json: str
+    custom_json: str
+    phones: tuple[Phone, ...]
+
+
+class RowParser:
+    """Turns the fields of one data row into a :class:`ParsedRow` (None: malformed).
+
+    Parameters
+    ----------
+    header:
+        The header row.
+    mapping:
+        As returned by :func:`resolve_mapping`.
+    default_region:
+        The region of numbers written without a country code.
+    """
+
+    def __init__(self, header: tuple[str, ...], mapping: dict[str, Any],
+                 default_region: str) -> None:
+        index = {column: i for i, column in reversed(list(enumerate(header)))}
+        self.width = len(header)
+        self.normalise = phones.Normaliser(default_region)
+        single = {f: index[c] for f, c in mapping.items() if f != "alt_phone"}
+        self._phone_columns = [index[mapping["phone"]]] + [index[c] for c in
+                                                           mapping.get("alt_phone", [])]
+        self._get = {f: single.get(f) for f in ("first_name", "last_name", "name", "email",
+                                                "language", "state", "zip", "tz")}
+        self._extra = [(f, single[f]) for f in EXTRA_FIELDS if f in single]
+        used = set(single.values()) | set(self._phone_columns)
+        self._custom = [(column, i) for i, column in enumerate(header) if i not in used]
+
+    def __call__(self, row: list[str]) -> ParsedRow | None:
+        if len(row) != self.width:
+            return None
+        get = self._get
+        first, last = self._value(row, "first_name", 200), self._value(row, "last_name", 200)
+        if not first and not last and get["name"] is not None:
+            first, _, last = row[get["name"]].strip().rpartition(" ")
+            first, last = (first or last)[:200], (last if first else "")[:200]
+        values = [row[i].strip() for i in self._phone_columns]
+        found = []
+        for position, raw in enumerate(values):
+            if raw:
+                kind = PhoneKind.PRIMARY if position == 0 else PhoneKind.ALTERNATE
+                found.append(Phone(raw[:MAX_LENGTHS["raw"]], kind, position, self.normalise(raw)))
+        extra = {f: row[i].strip() for f, i in self._extra if row[i].strip()}
+        custom = {c: row[i] for c, i in self._custom if row[i] != ""}
+        return ParsedRow(first, last, self._value(row, "email", 320),
+                         self._value(row, "language", 16), self._value(row, "state", 64),
+                         self._value(row, "zip", 16), self._value(row, "tz", 64),
+                         json.dumps(extra, ensure_ascii=False) if extra else "{}",
+                         json.dumps(custom, ensure_ascii=False) if custom else "{}",
+                         tuple(found))
+
+    def _value(self, row: list[str], field: str, limit: int) -> str:
+        index = self._get[field]
+        return "" if index is None else row[index].strip()[:limit]
+
+
+def read_rows(path: str | os.PathLike[str], shape: FileShape) -> Iterator[list[str]]:
+    """The data rows of a file, after its header, one at a time; blank lines are skipped.
+
+    A row the csv module cannot read (an unterminated quote, a huge field) comes
+    out as an empty list, which :class:`RowParser` rejects as malformed.
+    """
+    with open(path, encoding=shape.encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=shape.delimiter)
+        next(reader, None)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                yield []
+                continue
+            if row and (len(row) > 1 or row[0].strip()):
+                yield row
+
+
+class Batch(NamedTuple):
+    """Consecutive data rows, as read and as parsed."""
+
+    #: the ``source_row`` of the first row (1 = first data row of the file).
+    first_row: int
+    raw: list[list[str]]
+    parsed: list[ParsedRow | None]
+
+
+def parsed_batches(path: str | os.PathLike[str], shape: FileShape, mapping: dict[str, Any],
+                   default_region: str, *, batch_size: int, workers: int = 0) -> Iterator[Batch]:
+    """Read and parse a file in batches, in order, holding a few batches at most.
+
+    Parameters
+    ----------
+    workers:
+        Processes that parse while this one goes on reading (and the caller
+        writes); 0 or 1 parses here.
+    """
+    chunks = _chunks(read_rows(path, shape), batch_size)
+    if workers <= 1:
+        parser = RowParser(shape.header, mapping, default_region)
+        first = 1
+        for raw in chunks:
+            yield Batch(first, raw, [parser(row) for row in raw])
+            first += len(raw)
+        return
+    phones.nanp_table()  # derived once here; forked workers inherit it
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with context.Pool(workers, initializer=_start_worker,
+                      initargs=(shape.header, mapping, default_region)) as pool:
+        pending: collections.deque[tuple[int, list[list[str]], Any]] = collections.deque()
+        first = 1
+        for raw in chunks:
+            pending.append((first, raw, pool.apply_async(_parse_in_worker, (raw,))))
+            first += len(raw)
+            if len(pending) > 2 * workers:
+                start, done, result = pending.popleft()
+                yield Batch(start, done, result.get())
+        while pending:
+            start, done, result = pending.popleft()
+            yield Batch(start, done, result.get())
+
+
+def _chunks(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+_worker_parser: RowParser | None = None
+
+
+def _start_worker(header: tuple[str, ...], mapping: dict[str, Any], default_region: str) -> None:
+    global _worker_parser
+    _worker_parser = RowParser(header, mapping, default_region)
+
+
+def _parse_in_worker(rows: list[list[str]]) -> list[ParsedRow | None]:
+    assert _worker_parser is not None
+    return [_worker_parser(row) for row in rows]
+
+
+# --------------------------------------------------------------------------- decisions
+
+class Decision(NamedTuple):
+    """What becomes of one row: imported with ``numbers``, or rejected for ``reason``."""
+
+    reason: RejectReason | None
+    numbers: tuple[Phone, ...]
+
+
+def decide(row: ParsedRow | None, known: set[str], dnc: set[str]) -> Decision:
+    """Import or reject one row; ``known`` (numbers in the campaign) grows with its numbers.
+
+    Parameters
+    ----------
+    row:
+        The parsed row, None when malformed.
+    known:
+        E.164 numbers already in the campaign, including earlier rows of this load.
+    dnc:
+        E.164 numbers on a do-not-call list that applies to the campaign.
+
+    >>> n = phones.Number("+12025550100", True, "fixed_line_or_mobile", "US", ())
+    >>> row = ParsedRow("", "", "", "", "", "", "", "{}", "{}",
+    ...                 (Phone("202-555-0100", PhoneKind.PRIMARY, 0, n),))
+    >>> known = set()
+    >>> decide(row, known, set()).reason is None, decide(row, known, set()).reason.value
+    (True, 'duplicate')
+    """
+    if row is None:
+        return Decision(RejectReason.MALFORMED_ROW, ())
+    kept: list[Phone] = []
+    has_valid = has_known = False
+    seen: set[str] = set()
+    for phone in row.phones:
+        number = phone.number
+        if number is None or not number.is_valid or number.e164 in seen:
+            continue
+        has_valid = True
+        seen.add(number.e164)
+        if number.e164 in known:
+            has_known = True
+        elif number.e164 not in dnc:
+            kept.append(phone)
+    if kept:
+        known.update(p.number.e164 for p in kept)  # type: ignore[union-attr]
+        return Decision(None, tuple(kept))
+    if not has_valid:
+        return Decision(RejectReason.NO_VALID_NUMBER, ())
+    return Decision(RejectReason.DUPLICATE if has_known else RejectReason.DNC, ())
+
+
+def valid_numbers(rows: Iterable[ParsedRow | None]) -> set[str]:
+    """The valid E.164 numbers of a batch of rows (to ask the store which are known)."""
+    return {p.number.e164 for row in rows if row is not None for p in row.phones
+            if p.number is not None and p.number.is_valid}
+
+
+def default_reject_path(path: str | os.PathLike[str]) -> Path:
+    """Where rejected rows go unless told: beside the input.
+
+    >>> str(default_reject_path("/data/march.csv"))
+    '/data/march.csv.rejects.csv'
+    """
+    path = Path(path)
+    return path.with_name(path.name + ".rejects.csv")
+
+
+class RejectWriter:
+    """Writes rejected rows as they came, with a ``reject_reason`` column, in the input's shape."""
+
+    def __init__(self, path: str | os.PathLike[str], shape: FileShape) -> None:
+        self.path = Path(path)
+        self._handle = self.path.open("w", encoding="utf-8", newline="")
+        self._writer = csv.writer(self._handle, delimiter=shape.delimiter)
+        self._writer.writerow([*shape.header, REASON_COLUMN])
+
+    def write(self, row: list[str], reason: RejectReason) -> None:
+        self._writer.writerow([*row, reason.value])
+
+    def close(self) -> None:
+        self._handle.close()
