@@ -93,7 +93,7 @@ def sniff(path: str | os.PathLike[str]) -> FileShape:
         When the file is missing, unreadable, binary or empty.
     """
     path = Path(path)
-    encoding = _encoding(path)
+    encoding = detect_encoding(path)
     with path.open(encoding=encoding, newline="") as handle:
         sample = handle.read(_SAMPLE)
         if len(sample) == _SAMPLE and "\n" in sample:
@@ -105,7 +105,15 @@ def sniff(path: str | os.PathLike[str]) -> FileShape:
     return FileShape(encoding, delimiter, tuple(cell.strip() for cell in header))
 
 
-def _encoding(path: Path) -> str:
+def detect_encoding(path: str | os.PathLike[str]) -> str:
+    """UTF-8 (``utf-8-sig`` with a BOM) when the whole file decodes so, else Latin-1.
+
+    Raises
+    ------
+    campaigns.errors.ListFileError
+        When the file is missing, unreadable, empty or binary.
+    """
+    path = Path(path)
     try:
         handle = path.open("rb")
     except FileNotFoundError as exc:
