@@ -1,0 +1,174 @@
+"""The list and DNC stores on SQLite and PostgreSQL: batched loads, duplicates, DNC effects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from campaigns import db, lists, models
+from campaigns.enums import RecordStatus
+from campaigns.store import campaigns as campaign_store, dnc as dnc_store
+from campaigns.store import lists as list_store
+from dialer.cli import lists as list_cli
+
+NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.timezone.utc)
+CSV = ("First Name,Last Name,Phone,Cell,State,Zip,Tier\n"
+       "Ann,Lee,(202) 456-1111,415-555-2671,DC,20500,gold\n"
+       "Bob,Roe,12,,CA,90210,\n"
+       "Cy,Poe,202.456.1111,,DC,20500,\n"
+       "Di,Kay,+44 20 7946 0958,,,,silver\n"
+       "broken,row\n")
+
+
+def _campaign(session, name: str = "spring") -> models.Campaign:
+    return campaign_store.create(session, name, now=NOW)
+
+
+def _load(session, campaign, path: Path, *, name: str = "main", workers: int = 0,
+          batch_size: int = 100) -> dict:
+    shape = lists.sniff(path)
+    calling_list = (list_store.find_by_name(session, campaign.id, name)
+                    or list_store.create_list(session, campaign, name, now=NOW))
+    mapping = lists.resolve_mapping(shape.header, None, calling_list.column_map)
+    return list_cli.load_file(session, calling_list, path, shape, mapping, "US", now=NOW,
+                              batch_size=batch_size, workers=workers)
+
+
+@pytest.fixture
+def csv_file(tmp_path: Path) -> Path:
+    path = tmp_path / "spring.csv"
+    path.write_text(CSV)
+    return path
+
+
+@pytest.mark.req("A15", "A16")
+def test_load_writes_records_and_their_new_valid_numbers(session, csv_file):
+    campaign = _campaign(session)
+    summary = _load(session, campaign, csv_file)
+    assert (summary["rows"], summary["imported"]) == (5, 2)
+    assert summary["rejected"] == {"no_valid_number": 1, "duplicate": 1, "dnc": 0,
+                                   "malformed_row": 1}
+    records = session.scalars(select(models.Record).order_by(models.Record.id)).all()
+    assert [(r.first_name, r.source_row, r.raw_state, r.raw_zip) for r in records] == [
+        ("Ann", 1, "DC", "20500"), ("Di", 4, "", "")]
+    assert records[0].custom_fields == {"Tier": "gold"}
+    assert records[0].status is RecordStatus.NEW and records[0].created_at == NOW
+    session.expire_all()
+    ann = session.get(models.Record, records[0].id)
+    assert [(p.e164, p.kind.value, p.line_type, p.region, p.zones, p.is_valid)
+            for p in ann.phones] == [
+        ("+12024561111", "primary", "fixed_line_or_mobile", "US", ["America/New_York"], True),
+        ("+14155552671", "alternate", "fixed_line_or_mobile", "US", ["America/Los_Angeles"], True)]
+
+
+@pytest.mark.req("A16", "A17")
+def test_loading_the_same_file_again_imports_nothing(session, csv_file):
+    campaign = _campaign(session)
+    _load(session, campaign, csv_file)
+    again = _load(session, campaign, csv_file, name="again")
+    assert again["imported"] == 0
+    assert again["rejected"]["duplicate"] == 3
+    assert session.scalar(select(func.count()).select_from(models.Record)) == 2
+
+
+@pytest.mark.req("A16")
+def test_duplicates_are_per_campaign(session, csv_file):
+    _load(session, _campaign(session, "a"), csv_file)
+    other = _load(session, _campaign(session, "b"), csv_file)
+    assert other["imported"] == 2
+
+
+@pytest.mark.req("A16", "A19")
+def test_numbers_on_dnc_are_not_imported(session, csv_file):
+    campaign = _campaign(session)
+    dnc_store.add(session, ["+12024561111"], campaign_id=None, source="manual", now=NOW)
+    dnc_store.add(session, ["+442079460958"], campaign_id=campaign.id, source="manual", now=NOW)
+    summary = _load(session, campaign, csv_file)
+    assert summary["imported"] == 1 and summary["rejected"]["dnc"] == 2
+    numbers = list_store.record_numbers(session, summary["list_id"])
+    assert [e164 for _, e164 in numbers] == ["+14155552671"]
+
+
+@pytest.mark.req("A19")
+def test_expired_entries_do_not_block(session):
+    campaign = _campaign(session)
+    dnc_store.add(session, ["+12024561111"], campaign_id=None, source="manual", now=NOW,
+                  expires_at=NOW - dt.timedelta(days=1))
+    assert dnc_store.blocked_numbers(session, campaign.id, ["+12024561111"], NOW) == set()
+    renewed = dnc_store.add(session, ["+12024561111"], campaign_id=None, source="again", now=NOW)
+    assert renewed == ["+12024561111"]
+    assert dnc_store.blocked_numbers(session, campaign.id, ["+12024561111"], NOW) == {
+        "+12024561111"}
+
+
+@pytest.mark.req("A19")
+def test_listing_a_number_marks_records_with_no_other_dialable_number(session, csv_file):
+    campaign = _campaign(session)
+    _load(session, campaign, csv_file)
+    added = dnc_store.add(session, ["+12024561111"], campaign_id=None, source="manual", now=NOW)
+    assert dnc_store.mark_records(session, added, campaign_id=None, now=NOW) == 0  # alt number left
+    added = dnc_store.add(session, ["+14155552671"], campaign_id=campaign.id, source="manual",
+                          now=NOW)
+    assert dnc_store.mark_records(session, added, campaign_id=campaign.id, now=NOW) == 1
+    statuses = dict(session.execute(select(models.Record.first_name, models.Record.status)).all())
+    assert statuses == {"Ann": RecordStatus.DNC, "Di": RecordStatus.NEW}
+    removed = dnc_store.remove(session, ["+14155552671"], campaign_id=campaign.id)
+    assert dnc_store.restore_records(session, removed, campaign_id=campaign.id, now=NOW) == 1
+
+
+@pytest.mark.req("A19")
+def test_campaign_entries_do_not_touch_other_campaigns(session, csv_file):
+    first, second = _campaign(session, "a"), _campaign(session, "b")
+    _load(session, first, csv_file)
+    _load(session, second, csv_file)
+    for number in ("+12024561111", "+14155552671", "+442079460958"):
+        dnc_store.add(session, [number], campaign_id=first.id, source="manual", now=NOW)
+        dnc_store.mark_records(session, [number], campaign_id=first.id, now=NOW)
+    counts = dict(session.execute(select(models.Record.campaign_id, func.count())
+                                  .where(models.Record.status == RecordStatus.DNC)
+                                  .group_by(models.Record.campaign_id)).all())
+    assert counts == {first.id: 2}
+
+
+@pytest.mark.req("A19")
+def test_registry_scrub_is_recorded(session):
+    dnc_store.record_scrub(session, "us-national", 120, NOW)
+    scrub = dnc_store.latest_scrub(session, "us-national")
+    assert (scrub.source, scrub.numbers, scrub.imported_at) == ("us-national", 120, NOW)
+
+
+@pytest.mark.req("A18")
+def test_batches_across_the_file_find_earlier_batches_duplicates(session, tmp_path):
+    path = tmp_path / "big.csv"
+    with path.open("w") as handle:
+        handle.write("phone\n")
+        for i in range(1200):
+            handle.write(f"(202) 456-{i % 1000:04d}\n")
+    summary = _load(session, _campaign(session), path, batch_size=100)
+    assert (summary["imported"], summary["rejected"]["duplicate"]) == (1000, 200)
+
+
+@pytest.mark.req("A18")
+def test_worker_processes_load_the_same_as_one_process(sqlite_url, tmp_path):
+    path = tmp_path / "w.csv"
+    with path.open("w") as handle:
+        handle.write("Phone;Alt;Name\n")
+        for i in range(3000):
+            handle.write(f"(415) 555-{i:04d};+1 202 456 {i % 700:04d};N{i}\n")
+            if i % 97 == 0:
+                handle.write("bad\n")
+    engine = db.make_engine(sqlite_url)
+    factory = db.make_sessionmaker(engine)
+    results = []
+    for workers in (0, 2):
+        with factory() as session:
+            summary = _load(session, _campaign(session), path, workers=workers, batch_size=250)
+            results.append((summary["rows"], summary["imported"], summary["rejected"],
+                            list_store.record_numbers(session, summary["list_id"])[-3:]))
+            session.rollback()
+    engine.dispose()
+    assert results[0][:3] == results[1][:3]
+    assert [e164 for _, e164 in results[0][3]] == [e164 for _, e164 in results[1][3]]
