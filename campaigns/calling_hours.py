@@ -279,8 +279,12 @@ def may_dial(target: Target, at: dt.datetime) -> Decision:
         if local.toordinal() in transitions[local.year]:
             cand = _after(at, local, zone, end - minute)
         else:
-            # zone offsets are whole minutes, so the UTC seconds are the local seconds
-            cand = (at + _MINUTES[end - minute]).replace(second=0, microsecond=0)
+            # zone offsets are whole minutes: the start of the local minute `end` is
+            # `end - minute` minutes after the start of the current one
+            delta = _MINUTES[end - minute] - _SECONDS[local.second]
+            if local.microsecond:
+                delta -= dt.timedelta(microseconds=local.microsecond)
+            cand = at + delta
         if until is None or cand < until:
             until = cand
     if target._has_extras:
@@ -289,11 +293,19 @@ def may_dial(target: Target, at: dt.datetime) -> Decision:
         reasons = tuple(found_list)
     if reasons:
         return _blocked(reasons)
-    return Decision(True, (), until)
+    found = _ALLOWED.get(until)
+    if found is None:
+        if len(_ALLOWED) > 100_000:
+            _ALLOWED.clear()
+        found = _ALLOWED[until] = Decision(True, (), until)
+    return found
 
 
 _MINUTES = [dt.timedelta(minutes=n) for n in range(1441)]
+_SECONDS = [dt.timedelta(seconds=n) for n in range(61)]
+#: decisions are values: the same answer is shared (bounded memo).
 _BLOCKED: dict[tuple[str, ...], Decision] = {}
+_ALLOWED: dict[dt.datetime | None, Decision] = {}
 
 
 def _blocked(reasons: tuple[str, ...]) -> Decision:

@@ -128,7 +128,12 @@ class Table:
 
 
 def table(parts: Sequence[Part]) -> Table:
-    """Combine ``parts`` into a :class:`Table`."""
+    """Combine ``parts`` into a :class:`Table` (interned: the same parts give the same table)."""
+    return _table(tuple(parts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _table(parts: tuple[Part, ...]) -> Table:
     weekly = []
     steady = [p for p in parts if p.gate is None and not isinstance(p.holiday, Day)]
     for weekday in range(7):
@@ -145,8 +150,19 @@ def table(parts: Sequence[Part]) -> Table:
     return Table(tuple(parts), tuple(weekly), special, is_holiday_only, ordinals)
 
 
+_PARTS: dict[tuple[int, str], tuple[calling_rules.RuleSet, Part]] = {}
+
+
 def rule_part(rule: calling_rules.Rule, rules: calling_rules.RuleSet) -> Part:
-    """The :class:`Part` of a window rule."""
+    """The :class:`Part` of a window rule (interned per rule set and rule id)."""
+    key = (id(rules), rule.id)
+    found = _PARTS.get(key)
+    if found is None or found[0] is not rules:
+        found = _PARTS[key] = (rules, _rule_part(rule, rules))
+    return found[1]
+
+
+def _rule_part(rule: calling_rules.Rule, rules: calling_rules.RuleSet) -> Part:
     weekly = tuple(day(rule.days[d]) if d in rule.days else None for d in range(7))
     holiday = None
     ordinals: frozenset[int] = frozenset()
@@ -174,6 +190,12 @@ def holiday_ordinals(rules: calling_rules.RuleSet, jurisdiction: str) -> frozens
 def window_part(reason: str, start: dt.time, end: dt.time, days: Iterable[int] = range(7),
                 dates: tuple[dt.date | None, dt.date | None] | None = None) -> Part:
     """A campaign window or operating schedule as a :class:`Part` (seconds round inward)."""
+    return _window_part(reason, start, end, tuple(days), dates)
+
+
+@functools.lru_cache(maxsize=4096)
+def _window_part(reason: str, start: dt.time, end: dt.time, days: tuple[int, ...],
+                 dates: tuple[dt.date | None, dt.date | None] | None) -> Part:
     first = start.hour * 60 + start.minute + (1 if start.second or start.microsecond else 0)
     last = 1440 if end == dt.time(0) else end.hour * 60 + end.minute
     allowed = day(((first, last),) if last > first else ())
@@ -246,13 +268,15 @@ def closed_reasons(table: Table, weekday: int) -> list[tuple[str, ...] | None]:
     found = cache.get(weekday)
     if found is None:
         found = [None] * 1440
+        days = [p.weekly[weekday] for p in table.parts]
+        cuts = sorted({0, 1440, *(edge for d in days if d is not None
+                                  for r in d.ranges for edge in r)})
         interned: dict[tuple[str, ...], tuple[str, ...]] = {}
-        for minute in range(1440):
-            if table.weekly[weekday].is_open[minute]:
-                continue
-            names = tuple(p.reason for p in table.parts
-                          if p.weekly[weekday] is not None and not p.weekly[weekday].is_open[minute])
-            found[minute] = interned.setdefault(names, names)
+        for start, end in zip(cuts, cuts[1:]):
+            names = tuple(p.reason for p, d in zip(table.parts, days)
+                          if d is not None and not d.is_open[start])
+            if names:
+                found[start:end] = [interned.setdefault(names, names)] * (end - start)
         cache[weekday] = found
     return found
 
