@@ -132,7 +132,9 @@ def outcome_from_ami(reason: int | None, causes: Iterable[int | None] = (),
 
     The far half may carry the busy (17) or congestion (34) cause while the near
     half shows 0 and the reason only says failure (0): the most specific
-    evidence wins.
+    evidence wins, in this order: an answer, a ring timeout, an informative
+    Q.850 cause (it tells 603/21 from 486/17, which DialEnd may both call BUSY),
+    the reason's busy (5) or congestion (8), the DialEnd status, the reason.
 
     >>> outcome_from_ami(0, [0, 17])
     <CallOutcome.BUSY: 'busy'>
@@ -147,13 +149,13 @@ def outcome_from_ami(reason: int | None, causes: Iterable[int | None] = (),
         return O.ANSWERED
     if is_ring_timeout or reason == 3:
         return O.NO_ANSWER
+    cause = most_informative_cause(causes)
+    if cause is not None and cause not in _UNINFORMATIVE_CAUSES:
+        return outcome_from_q850(cause)
     if reason in (5, 8):
         return AMI_REASONS[reason]
     if dial_status in DIAL_STATUSES and DIAL_STATUSES[dial_status] is not O.FAILED:
         return DIAL_STATUSES[dial_status]
-    cause = most_informative_cause(causes)
-    if cause is not None and cause not in _UNINFORMATIVE_CAUSES:
-        return outcome_from_q850(cause)
     if reason is None:
         return O.FAILED
     return AMI_REASONS.get(reason, O.FAILED)

@@ -25,6 +25,7 @@ on pipe EOF, on ``quit``, on SIGTERM, and when its parent dies
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import json
 import os
 import re
@@ -125,9 +126,12 @@ class Worker:
         self.shutdown()
 
     def shutdown(self) -> None:
-        """Hang up every call, let the BYEs/CANCELs go, then free pjsua2 in the right order."""
-        for call in list(self.calls.values()):
-            self._hangup(call, cause="worker_exit")
+        """Hang up every call, let the BYEs/CANCELs go, then free pjsua2 in the right order.
+
+        No local variable may hold a Call here: one still referenced when
+        ``libDestroy`` returns is destroyed afterwards and aborts the process.
+        """
+        self._hangup_all()
         deadline = time.monotonic() + 2.0
         while self.calls and time.monotonic() < deadline:
             self.ep.libHandleEvents(20)
@@ -142,6 +146,10 @@ class Worker:
             self.account.shutdown()
             self.account = None
         self.ep.libDestroy()
+
+    def _hangup_all(self) -> None:
+        for call in list(self.calls.values()):
+            self._hangup(call, cause="worker_exit")
 
     # -- pipes ---------------------------------------------------------------------------
 
@@ -246,7 +254,8 @@ class Worker:
         assert self.account is not None
         match = _BRIDGE_USER.match(rdata.wholeMsg)
         leg = match.group(1) if match else None
-        call = WorkerCall(self, self.account, match.group(2) if match else f"in{call_id}",
+        # the other worker knows this leg as <id>; here it is <id>i (ids are unique per parent)
+        call = WorkerCall(self, self.account, f"{match.group(2)}i" if match else f"in{call_id}",
                           pj_call_id=call_id)
         prm = pj.CallOpParam()
         if leg is None or leg not in self.calls or len(self.calls) >= 4:
@@ -402,14 +411,18 @@ def _die_with_parent() -> None:
 
 def main(argv: list[str]) -> int:
     config = json.loads(argv[1])
+    faulthandler.enable()  # a pjproject assertion prints the Python stack before the abort
     expected_parent = int(config.get("parent_pid", os.getppid()))
     _die_with_parent()
     if os.getppid() != expected_parent:
         return 1
     out_fd = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # pjproject's console log writes to fd 1
-    os.close(devnull)
+    if int(config.get("log_level", 0)) > 0:
+        os.dup2(2, 1)  # pjproject's console log (fd 1) goes to stderr
+    else:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
     worker = Worker(config, out_fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
