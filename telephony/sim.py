@@ -294,6 +294,7 @@ class SimulatedBackend:
         self._scripted_talk_s = scripted_talk_s
         self._calls: dict[str, _Call] = {}
         self._legs: dict[str, base.AgentLeg] = {}
+        self._leg_class: dict[str, str] = {}
         self._queue: asyncio.Queue[base.CallEvent | None] | None = None
         self._ids = itertools.count(1)
         self._origin_s = 0.0
@@ -342,6 +343,10 @@ class SimulatedBackend:
                 return
             yield event
 
+    def class_on_leg(self, leg_id: str) -> str | None:
+        """The true class (live, machine) of the last call bridged to a leg (for the workforce)."""
+        return self._leg_class.get(leg_id)
+
     @property
     def live_calls(self) -> int:
         """Calls not yet ended (for teardown checks)."""
@@ -386,6 +391,7 @@ class SimulatedBackend:
         self._cancel_timers(call)
         call.state, call.leg_id = "bridged", agent_leg.leg_id
         call.truth.bridged_s = self._elapsed()
+        self._leg_class[agent_leg.leg_id] = call.truth.klass
         self._emit(call, EventKind.BRIDGED, leg_id=agent_leg.leg_id)
         call.timers.append(self.clock.call_later(call.truth.talk_s, self._end, call,
                                                  "answered_remote"))
@@ -615,15 +621,18 @@ class SimulatedWorkforce:
             self._schedule_breaks(self.profile.breaks)
 
     def stop(self) -> None:
+        """No more logins, logouts or breaks (wrap-ups under way still finish)."""
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
 
-    def on_wrap_up(self, agent_id: int, call_id: str, was_machine: bool = False) -> None:
+    def on_wrap_up(self, agent_id: int, call_id: str) -> None:
         """An agent started wrap-up: finish it after the agent's wrap time."""
+        was_machine = (self.backend is not None
+                       and self.backend.class_on_leg(f"sim-leg-{agent_id}") == "machine")
         hour = (self.clock.monotonic() - self._origin_s) / 3600
         wrap = 0.0 if was_machine else self.profile.wrap.value(self._rng.gauss(0, 1), hour)
-        self._timers.append(self.clock.call_later(wrap, self._finish_wrap, agent_id))
+        self.clock.call_later(wrap, self._finish_wrap, agent_id)  # not cancelled by stop()
 
     def on_not_ready(self, agent_id: int, reason: str) -> None:
         """An agent's pause took effect: a break ends after its minutes."""

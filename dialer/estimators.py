@@ -1,0 +1,201 @@
+"""Live estimates for the pacer (pure): answer rate by ring age, talk and wrap times, abandons.
+
+Everything here is learned from what a real backend reports (when a call was
+answered or ended, and how) and from agent state changes; nothing from the
+simulator.  :class:`PacingEstimator` keeps sliding windows of recent calls and
+durations and publishes a frozen :class:`Estimates` table, refreshed every so
+often so that one pacing decision is a handful of list look-ups.
+:class:`AbandonController` turns the abandons seen so far into the overflow
+target the predictive pacer aims at (slow down before the cap, not after).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Sequence
+
+#: longest ring age tracked (s); older calls count as the last bin.
+MAX_RING_S = 90
+#: longest time in a call or wrap-up tracked (s).
+MAX_BUSY_S = 900
+#: wrap-up quantiles used when adding wrap-up to a talk's remainder.
+_WRAP_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """A snapshot of the live estimates (1-second bins)."""
+
+    #: calls resolved (answered, machine-detected or ended unanswered) in the window.
+    resolved: int
+    #: share of dialled calls that end up needing an agent (``answered``).
+    connect_rate: float
+    #: P(the call will still be answered | it has rung ``i`` seconds without resolution).
+    connect_by_age: tuple[float, ...]
+    #: mean delay from dial to ``answered``.
+    mean_connect_delay_s: float
+    #: the horizon the tables below look ahead (s): when a call dialled now would answer.
+    horizon_s: float
+    #: P(an agent ``i`` seconds into a call is ready within the horizon).
+    free_on_call: tuple[float, ...]
+    #: P(an agent ``i`` seconds into wrap-up is ready within the horizon).
+    free_in_wrap: tuple[float, ...]
+    talk_samples: int
+    mean_talk_s: float
+    mean_wrap_s: float
+
+    def p_connect(self, age_s: float) -> float:
+        return self.connect_by_age[min(int(age_s), len(self.connect_by_age) - 1)]
+
+    def p_free_on_call(self, elapsed_s: float) -> float:
+        return self.free_on_call[min(int(elapsed_s), len(self.free_on_call) - 1)]
+
+    def p_free_in_wrap(self, elapsed_s: float) -> float:
+        return self.free_in_wrap[min(int(elapsed_s), len(self.free_in_wrap) - 1)]
+
+
+class PacingEstimator:
+    """Sliding windows of recent resolutions and durations."""
+
+    def __init__(self, *, window: int = 3000, durations: int = 1500) -> None:
+        self._resolutions: deque[tuple[int, bool]] = deque()
+        self._window = window
+        self._answered_at = [0] * (MAX_RING_S + 1)
+        self._resolved_at = [0] * (MAX_RING_S + 1)
+        self._connect_delays: deque[float] = deque(maxlen=durations)
+        self._talks: deque[float] = deque(maxlen=durations)
+        self._wraps: deque[float] = deque(maxlen=durations)
+
+    @property
+    def resolved(self) -> int:
+        return len(self._resolutions)
+
+    def record_resolution(self, age_s: float, is_connect: bool) -> None:
+        """A call stopped ringing ``age_s`` after the dial: answered (needs an agent) or not."""
+        age = min(int(age_s), MAX_RING_S)
+        self._resolutions.append((age, is_connect))
+        self._resolved_at[age] += 1
+        self._answered_at[age] += is_connect
+        if is_connect:
+            self._connect_delays.append(age_s)
+        if len(self._resolutions) > self._window:
+            old_age, old_connect = self._resolutions.popleft()
+            self._resolved_at[old_age] -= 1
+            self._answered_at[old_age] -= old_connect
+
+    def record_talk(self, seconds: float) -> None:
+        self._talks.append(seconds)
+
+    def record_wrap(self, seconds: float) -> None:
+        self._wraps.append(seconds)
+
+    def snapshot(self, on_call_s: Sequence[float] = (), in_wrap_s: Sequence[float] = ()) -> Estimates:
+        """The current tables; ``on_call_s``/``in_wrap_s``: elapsed times of calls and wrap-ups
+        still running (censored durations)."""
+        resolved = len(self._resolutions)
+        connects = sum(self._answered_at)
+        connect_rate = connects / resolved if resolved else 0.0
+        by_age = _suffix_ratios(self._answered_at, self._resolved_at)
+        delay = _mean(self._connect_delays, 10.0)
+        horizon = max(1.0, delay)
+        talks, wraps = sorted(self._talks), sorted(self._wraps)
+        wrap_quantiles = [wraps[int(q * len(wraps))] for q in _WRAP_QUANTILES] if wraps else [0.0]
+        return Estimates(
+            resolved=resolved, connect_rate=connect_rate, connect_by_age=by_age,
+            mean_connect_delay_s=delay, horizon_s=horizon,
+            free_on_call=_free_within(talks, on_call_s, horizon, wrap_quantiles),
+            free_in_wrap=_free_within(wraps, in_wrap_s, horizon, [0.0]),
+            talk_samples=len(talks), mean_talk_s=_mean(talks, 0.0), mean_wrap_s=_mean(wraps, 0.0))
+
+
+def _mean(values, default: float) -> float:
+    return sum(values) / len(values) if values else default
+
+
+def _suffix_ratios(hits: list[int], totals: list[int]) -> tuple[float, ...]:
+    """``sum(hits[i:]) / sum(totals[i:])`` for every ``i`` (0 where nothing is left)."""
+    out = [0.0] * len(hits)
+    hit_sum = total_sum = 0
+    for i in range(len(hits) - 1, -1, -1):
+        hit_sum += hits[i]
+        total_sum += totals[i]
+        out[i] = hit_sum / total_sum if total_sum else 0.0
+    return tuple(out)
+
+
+def _free_within(samples: Sequence[float], censored: Sequence[float], horizon: float,
+                 extra: Sequence[float]) -> tuple[float, ...]:
+    """P(duration < elapsed + horizon - extra | duration >= elapsed), averaged over ``extra``.
+
+    A Kaplan-Meier estimate on 1-second bins: ``samples`` are finished
+    durations, ``censored`` the elapsed times of those still running (without
+    them, the first minutes would see only the short calls and over-dial).
+
+    >>> _free_within([10.0, 20.0], [], 5.0, [0.0])[:3]
+    (0.0, 0.0, 0.0)
+    >>> _free_within([10.0, 20.0], [], 5.0, [0.0])[6]
+    0.5
+    """
+    if not samples:
+        return (0.0,)
+    top = min(MAX_BUSY_S, int(max(max(samples), max(censored, default=0.0))) + 1)
+    deaths, at_risk = [0] * (top + 2), [0] * (top + 2)
+    for value in samples:
+        deaths[min(top, int(value))] += 1
+        at_risk[min(top, int(value))] += 1
+    for value in censored:
+        at_risk[min(top, int(value))] += 1
+    for k in range(top, -1, -1):  # at risk in bin k: everything that reached bin k
+        at_risk[k] += at_risk[k + 1]
+    survival = [1.0] * (top + 2)  # survival[k] = P(duration >= k)
+    for k in range(top + 1):
+        hazard = deaths[k] / at_risk[k] if at_risk[k] else 0.0
+        survival[k + 1] = survival[k] * (1.0 - hazard)
+    lags = [int(round(horizon - lag)) for lag in extra]
+    out: list[float] = []
+    for elapsed in range(top + 1):
+        alive = survival[elapsed]
+        if alive <= 1e-12:
+            out.append(out[-1] if out else 1.0)
+            continue
+        total = 0.0
+        for lag in lags:
+            if lag > 0:
+                total += 1.0 - survival[min(top + 1, elapsed + lag)] / alive
+        out.append(total / len(lags))
+    return tuple(out)
+
+
+class AbandonController:
+    """Aims the predictive pacer's overflow target so that abandons stay under the cap.
+
+    The target is the share of answers that the pacer accepts to see wait
+    longer than the connect deadline.  Each live answer nudges it: up a little
+    when it was connected, down a lot when it was abandoned, so that it settles
+    where the abandon rate meets ``goal`` — a fraction of the cap, minus the
+    AMD false-positive rate that abandons without the engine seeing it.
+    """
+
+    def __init__(self, cap: float = 0.03, *, amd_fp_estimate: float = 0.0,
+                 goal_fraction: float = 0.75, gain: float = 0.3) -> None:
+        self.cap = cap
+        self.amd_fp_estimate = amd_fp_estimate
+        self.goal = max(0.002, cap * goal_fraction - amd_fp_estimate)
+        self._gain = gain
+        self._log_target = math.log(self.goal)
+        self.live = 0
+        self.abandoned = 0
+
+    @property
+    def overflow_target(self) -> float:
+        return math.exp(self._log_target)
+
+    def record_live(self, is_abandoned: bool) -> None:
+        """A live answer was connected (False) or abandoned (True)."""
+        self.live += 1
+        self.abandoned += is_abandoned
+        self._log_target += self._gain * (self.goal - float(is_abandoned))
+        low, high = math.log(self.goal / 30), math.log(self.goal * 2)
+        self._log_target = min(high, max(low, self._log_target))
