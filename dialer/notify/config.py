@@ -50,7 +50,7 @@ class SmtpSettings(_Section):
         return _refuse_placeholder(value)
 
     @model_validator(mode="after")
-    def _from_needed(self) -> "SmtpSettings":
+    def _from_needed(self) -> SmtpSettings:
         if self.host and "@" not in self.from_address:
             raise ValueError("from_address must be an e-mail address when host is set")
         return self
@@ -85,7 +85,7 @@ class SmsSettings(_Section):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _complete(self) -> "SmsSettings":
+    def _complete(self) -> SmsSettings:
         if self.url and not (self.account_sid and self.auth_token and self.from_number):
             raise ValueError("account_sid, auth_token and from_number are needed when url is set")
         return self

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaigns import db
 from campaigns.enums import Channel, MessageStatus
-from campaigns.store import outbox, webhooks as webhook_store
+from campaigns.store import outbox
+from campaigns.store import webhooks as webhook_store
 from dialer.notify import config, errors, retry, sms, smtp, webhooks
 
 logger = logging.getLogger(__name__)

@@ -45,7 +45,7 @@ class SmtpServer:
         self.handler = RecordingHandler()
         self._controller: Controller | None = None
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
                                       ready_timeout=10)
         self._controller.start()
@@ -86,11 +86,11 @@ class HttpRecorder:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "HttpRecorder":
+    def start(self) -> HttpRecorder:
         recorder = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 recorder.requests.append(Request("POST", self.path, dict(self.headers.items()),
@@ -104,7 +104,7 @@ class HttpRecorder:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -14,8 +14,9 @@ import json
 import pytest
 
 from campaigns import db, models, notifications, webhook_signing
-from campaigns.enums import Channel, MessageStatus
-from campaigns.store import outbox, webhooks as webhook_store
+from campaigns.enums import MessageStatus
+from campaigns.store import outbox
+from campaigns.store import webhooks as webhook_store
 from dialer.notify import config, dispatcher, sms, smtp, webhooks
 from tests import pg
 from tests.notify.conftest import NOW

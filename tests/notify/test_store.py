@@ -9,7 +9,8 @@ import pytest
 
 from campaigns import db, errors, models, notifications
 from campaigns.enums import Channel, MessageStatus
-from campaigns.store import campaigns as campaign_store, outbox, webhooks
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import outbox, webhooks
 from tests.notify.conftest import NOW
 
 LEASE = dt.timedelta(minutes=10)
