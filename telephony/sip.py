@@ -50,6 +50,9 @@ class _Worker:
     proc: asyncio.subprocess.Process | None = None
     reader: asyncio.Task[None] | None = None
     ready: asyncio.Future[dict[str, Any]] | None = None
+    registered: asyncio.Future[dict[str, Any]] | None = None
+    #: exit status of every process this slot has had (0 = clean exit).
+    exit_codes: list[int] = field(default_factory=list)
     #: every call id this worker carries (customers, agent leg, bridge legs).
     calls: set[str] = field(default_factory=set)
     #: customer calls only.
@@ -123,6 +126,7 @@ class PjsuaBackend:
                   "parent_pid": os.getpid()}
         loop = asyncio.get_running_loop()
         worker.ready = loop.create_future()
+        worker.registered = loop.create_future()
         worker.calls.clear()
         worker.customers.clear()
         worker.agent_leg = None
@@ -135,7 +139,22 @@ class PjsuaBackend:
         except (TimeoutError, RuntimeError) as exc:
             raise errors.TelephonyError(f"sip worker {worker.index} did not start: {exc}",
                                         error_id="sip-worker-failed") from exc
+        if s.registration:
+            await self._await_registration(worker)
         worker.is_alive = True
+
+    async def _await_registration(self, worker: _Worker) -> None:
+        assert worker.registered is not None
+        try:
+            reg = await asyncio.wait_for(asyncio.shield(worker.registered), _READY_TIMEOUT_S)
+        except TimeoutError:
+            reg = {"code": 408, "reason": "no answer from the registrar"}
+        if not 200 <= int(reg.get("code", 0)) < 300:
+            raise errors.BackendConfigError(
+                f"telephony.sip.register: registration at {self.settings.domain} failed: "
+                f"{reg.get('code')} {reg.get('reason', '')}",
+                fields={"telephony.sip.register": str(reg.get("code"))},
+                error_id="sip-registration-failed")
 
     async def close(self) -> None:
         """Hang up everything, stop every worker (by pid, with a deadline)."""
@@ -295,6 +314,10 @@ class PjsuaBackend:
     def worker_pids(self) -> list[int]:
         return [w.pid for w in self.workers if w.pid is not None and w.is_alive]
 
+    def exit_codes(self) -> list[int]:
+        """Exit status of every worker process that has ended (0 = clean, negative = signal)."""
+        return [code for w in self.workers for code in w.exit_codes]
+
     def worker_of(self, call_id: str) -> int | None:
         call = self._calls.get(call_id)
         return call.worker.index if call else None
@@ -355,6 +378,13 @@ class PjsuaBackend:
         if kind == "failed":
             if worker.ready is not None and not worker.ready.done():
                 worker.ready.set_exception(RuntimeError(ev.get("msg", "failed")))
+            return
+        if kind == "reg":
+            if worker.registered is not None and not worker.registered.done():
+                worker.registered.set_result(ev)
+            elif not 200 <= int(ev.get("code", 0)) < 300:
+                logger.warning("sip worker %s: registration lost: %s %s", worker.index,
+                               ev.get("code"), ev.get("reason"))
             return
         if kind == "stats":
             future = self._replies.pop(ev.get("req"), None)
@@ -427,6 +457,7 @@ class PjsuaBackend:
     async def _on_exit(self, worker: _Worker, proc: asyncio.subprocess.Process) -> None:
         """The worker's stdout closed: reap it; unless closing, fail its calls and replace it."""
         await proc.wait()
+        worker.exit_codes.append(proc.returncode if proc.returncode is not None else -1)
         worker.is_alive = False
         if worker.ready is not None and not worker.ready.done():
             worker.ready.set_exception(RuntimeError(f"exited with {proc.returncode}"))

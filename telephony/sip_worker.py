@@ -321,7 +321,9 @@ class Worker:
         try:
             stat = call.getStreamStat(0)
             media = call.audio()
+            transport = call.getMedTransportInfo(0)
             return {"rx_pkt": stat.rtcp.rxStat.pkt, "tx_pkt": stat.rtcp.txStat.pkt,
+                    "local_rtp": transport.localRtpName,
                     "rx_level": media.getRxLevel() if media else 0,
                     "tx_level": media.getTxLevel() if media else 0}
         except pj.Error:
@@ -337,6 +339,10 @@ class WorkerAccount(pj.Account):
 
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 (pjsua2 callback)
         self.worker.on_incoming(prm.callId, prm.rdata)
+
+    def onRegState(self, prm: Any) -> None:  # noqa: N802 (pjsua2 callback)
+        self.worker.emit({"ev": "reg", "code": prm.code, "reason": prm.reason,
+                          "expiration": prm.expiration})
 
 
 class WorkerCall(pj.Call):

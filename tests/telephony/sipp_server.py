@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import socket
 import subprocess
 import time
@@ -69,14 +70,15 @@ class Sipp:
     def start(self, deadline_s: float = 10.0) -> "Sipp":
         write_tone(self.workdir / "tone.ulaw")
         args = [self.binary, "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
-                "-mi", "127.0.0.1", "-mp", str(free_port()), "-nostdin", "-trace_msg",
+                "-mi", "127.0.0.1", "-mp", str(free_port()), "-rtp_echo", "-nostdin", "-trace_msg",
                 "-message_file", str(self.messages), "-trace_err", "-error_file",
                 str(self.errors), "-max_recv_loops", "10000", "-max_sched_loops", "10000",
                 *self.extra]
         self.proc = subprocess.Popen(args, cwd=self.workdir, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         end = time.monotonic() + deadline_s
-        while _is_free(self.port):
+        kind = socket.SOCK_STREAM if "t1" in self.extra else socket.SOCK_DGRAM
+        while _is_free(self.port, kind):
             if self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
                 raise RuntimeError(f"sipp exited with {self.proc.returncode}: {err[-2000:]}")
@@ -90,14 +92,14 @@ class Sipp:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def log(self) -> str:
+        """Every SIP message sipp sent and received so far (``-trace_msg``)."""
+        return self.messages.read_text(errors="replace") if self.messages.exists() else ""
+
     def received(self, method: str) -> int:
-        """How many ``method`` requests sipp has logged as received so far."""
-        if not self.messages.exists():
-            return 0
-        text = self.messages.read_text(errors="replace")
-        return text.count(f"received [") and sum(
-            1 for block in text.split("----------------------------------------------")
-            if "message received" in block and f"\n{method} sip:" in block)
+        """How many ``method`` requests sipp has received so far."""
+        pattern = r"message received \[\d+\] bytes :\s*\n\s*" + re.escape(method) + r" sip:"
+        return len(re.findall(pattern, self.log()))
 
     def stop(self) -> None:
         if self.proc is None:
