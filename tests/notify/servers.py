@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class RecordingHandler:
@@ -26,8 +27,17 @@ class RecordingHandler:
 
     def __init__(self) -> None:
         self.refusals = 0
+        #: recipients answered 550 (a permanent refusal).
+        self.unknown_recipients: set[str] = set()
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address in self.unknown_recipients:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refusals > 0:
@@ -40,14 +50,32 @@ class RecordingHandler:
 
 
 class SmtpServer:
-    def __init__(self, port: int) -> None:
+    """aiosmtpd on 127.0.0.1; with ``credentials`` it offers AUTH over plain TCP and records logins.
+
+    (AUTH is offered, not required: aiosmtpd warns about requiring it without TLS.)
+    """
+
+    def __init__(self, port: int, credentials: tuple[str, str] | None = None) -> None:
         self.port = port
+        self.credentials = credentials
         self.handler = RecordingHandler()
+        self.logins: list[tuple[str, bool]] = []
         self._controller: Controller | None = None
 
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        is_valid = isinstance(auth_data, LoginPassword) and given == self.credentials
+        self.logins.append((given[0], is_valid))
+        # handled=False: aiosmtpd itself answers a failure with 535.
+        return AuthResult(success=is_valid, handled=False)
+
     def start(self) -> SmtpServer:
+        auth: dict[str, Any] = {}
+        if self.credentials:
+            auth = {"authenticator": self._authenticate, "auth_require_tls": False}
         self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
-                                      ready_timeout=10)
+                                      ready_timeout=10, **auth)
         self._controller.start()
         return self
 

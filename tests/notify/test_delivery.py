@@ -17,7 +17,7 @@ from campaigns import db, models, notifications, webhook_signing
 from campaigns.enums import MessageStatus
 from campaigns.store import outbox
 from campaigns.store import webhooks as webhook_store
-from dialer.notify import config, dispatcher, sms, smtp, webhooks
+from dialer.notify import config, dispatcher, errors, sms, smtp, webhooks
 from tests import pg
 from tests.notify.conftest import NOW
 from tests.notify.servers import SmtpServer
@@ -292,3 +292,37 @@ def test_an_unreachable_receiver_is_retried(factory, campaign_id) -> None:
         [logged] = webhook_store.deliveries(session)
     assert (logged.status, logged.response_status) == (MessageStatus.RETRYING, None)
     assert "ConnectError" in logged.last_error
+
+
+@pytest.mark.req("E14")
+def test_smtp_login_is_used_when_a_username_is_configured() -> None:
+    server = SmtpServer(pg.free_port(), credentials=("dialer", "s3cret-pw")).start()
+    try:
+        def sender(password: str) -> smtp.SmtpSender:
+            return smtp.SmtpSender(config.SmtpSettings(
+                host="127.0.0.1", port=server.port, starttls=False, username="dialer",
+                password=password, from_address="callbacks@acme.test", timeout_s=5))
+
+        sender("s3cret-pw").send(to="ana@example.com", subject="Hi", body="b", language="en",
+                                 now=NOW)
+        assert [m["Subject"] for m in server.handler.messages] == ["Hi"]
+        assert server.logins == [("dialer", True)]
+        with pytest.raises(errors.DeliveryError) as caught:
+            sender("wrong-pw").send(to="ana@example.com", subject="Hi", body="b",
+                                    language="en", now=NOW)
+        assert caught.value.is_permanent and "535" in str(caught.value)
+        assert server.logins[-1] == ("dialer", False)
+    finally:
+        server.stop()
+
+
+@pytest.mark.req("E15")
+def test_a_permanent_smtp_refusal_fails_at_once_with_the_reason(factory, smtp_server) -> None:
+    smtp_server.handler.unknown_recipients.add("gone@example.com")
+    [message_id] = _enqueue(factory, contacts=notifications.Contacts("gone@example.com"))
+    report = dispatcher.deliver_due(factory, dispatcher.Senders(email=_smtp(smtp_server.port)),
+                                    NOW, settings=SETTINGS)
+    assert report.messages["failed"] == 1
+    stored = _message(factory, message_id)
+    assert (stored.status, stored.attempts) == (MessageStatus.FAILED, 1)
+    assert "550 5.1.1 no such user" in stored.last_error
