@@ -137,6 +137,23 @@ def _finish(session: Session, message_id: int, attempt: int, **values: object) -
     return bool(result.rowcount)
 
 
+def withdraw_pending(session: Session, *, callback_id: int, reason: str,
+                     events: Sequence[str] | None = None) -> int:
+    """Stop the pending messages of a callback (e.g. its reminders once it is rescheduled).
+
+    They stay listed, as ``failed`` with ``last_error = "withdrawn: <reason>"``;
+    returns how many were withdrawn.
+    """
+    om = models.OutboxMessage
+    query = update(om).where(om.callback_id == callback_id, om.status.in_(PENDING))
+    if events is not None:
+        query = query.where(om.event.in_([str(e) for e in events]))
+    result = session.execute(query.values(status=MessageStatus.FAILED, next_attempt_at=None,
+                                          last_error=f"withdrawn: {reason}")
+                             .execution_options(synchronize_session="fetch"))
+    return int(result.rowcount)
+
+
 def requeue(session: Session, message_id: int, *, now: dt.datetime) -> models.OutboxMessage:
     """Send a failed message again (attempts start over).
 

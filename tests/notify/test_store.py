@@ -210,3 +210,32 @@ def test_two_dispatchers_claim_disjoint_messages_on_postgresql(pg_url: str) -> N
         assert {c.id for c in mine} | {c.id for c in theirs} == ids
     finally:
         engine.dispose()
+
+
+@pytest.mark.req("E15")
+def test_pending_reminders_of_a_callback_can_be_withdrawn_and_stay_listed(session) -> None:
+    campaign = campaign_store.create(session, "c", now=NOW)
+    record_list = models.CallingList(campaign_id=campaign.id, name="l", created_at=NOW)
+    session.add(record_list)
+    session.flush()
+    record = models.Record(campaign_id=campaign.id, list_id=record_list.id, created_at=NOW,
+                           updated_at=NOW)
+    session.add(record)
+    session.flush()
+    callback = models.Callback(campaign_id=campaign.id, record_id=record.id,
+                               number_e164="+12025550199", window_start_at=NOW,
+                               window_end_at=NOW + LEASE, tz="UTC", created_at=NOW,
+                               updated_at=NOW)
+    session.add(callback)
+    session.flush()
+    reminder = _email(session, callback_id=callback.id, event="callback_reminder",
+                      send_at=NOW + dt.timedelta(days=1))
+    scheduled = _email(session, callback_id=callback.id, event="callback_scheduled")
+    other = _email(session, event="callback_reminder")
+    assert outbox.withdraw_pending(session, callback_id=callback.id, reason="rescheduled",
+                                   events=["callback_reminder"]) == 1
+    for message in (reminder, scheduled, other):
+        session.refresh(message)
+    assert (reminder.status, reminder.last_error) == (MessageStatus.FAILED,
+                                                      "withdrawn: rescheduled")
+    assert scheduled.status is other.status is MessageStatus.QUEUED
