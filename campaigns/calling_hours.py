@@ -602,6 +602,44 @@ def registry_block(category: str, scrubs: Mapping[str, dt.datetime],
     return None
 
 
+#: how a customer may ask for a call at a chosen time.
+CONSENT_CHANNELS = ("call", "sms", "email", "web", "chat", "in_person")
+
+
+def consent_evidence(*, asked_by: str, asked_at: dt.datetime, window_start: dt.datetime,
+                     window_end: dt.datetime, channel: str) -> dict[str, str]:
+    """The consent record stored with a customer-requested callback (B10), validated.
+
+    Raises
+    ------
+    campaigns.errors.InvalidInput
+        When a part is missing, an instant is naive, the window ends before it
+        starts or the channel is unknown.
+
+    >>> at = dt.datetime(2026, 7, 1, 15, tzinfo=dt.timezone.utc)
+    >>> consent_evidence(asked_by="customer", asked_at=at, window_start=at,
+    ...                  window_end=at + dt.timedelta(hours=1), channel="call")["window_end"]
+    '2026-07-01T16:00:00Z'
+    """
+    if not asked_by.strip():
+        raise errors.InvalidInput("consent evidence needs who asked", fields={"asked_by": "empty"})
+    for name, value in (("asked_at", asked_at), ("window_start", window_start),
+                        ("window_end", window_end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise errors.InvalidInput(f"{name} {value.isoformat()} has no zone or offset",
+                                      fields={name: "naive"})
+    if window_end <= window_start:
+        raise errors.InvalidInput(f"requested window ends ({_iso(window_end)}) before it starts "
+                                  f"({_iso(window_start)})", fields={"window_end": "before start"},
+                                  error_id="window-end-before-start")
+    if channel not in CONSENT_CHANNELS:
+        raise errors.InvalidInput(f"channel {channel!r} is not one of {', '.join(CONSENT_CHANNELS)}",
+                                  fields={"channel": "unknown"})
+    return {"asked_by": asked_by.strip(), "asked_at": _iso(asked_at),
+            "window_start": _iso(window_start), "window_end": _iso(window_end),
+            "channel": channel}
+
+
 def _iso(value: dt.datetime | None) -> str:
     if value is None:
         return ""

@@ -330,3 +330,20 @@ def test_empty_intersection_names_the_earliest_legal_time_and_rule() -> None:
     assert error.earliest_legal_at == at_local("America/Denver", 2026, 3, 16, 8)
     assert error.rule == "outside_hours:US-UT-hours"
     assert "2026-03-16T14:00:00Z" in str(error) and "US-UT-hours" in str(error)
+
+
+@pytest.mark.req("B10")
+def test_consent_evidence_records_who_when_window_and_channel() -> None:
+    asked = dt.datetime(2026, 7, 1, 15, tzinfo=UTC)
+    evidence = ch.consent_evidence(asked_by="Ann Lee (customer)", asked_at=asked,
+                                   window_start=asked + DAY, window_end=asked + DAY * 1.5,
+                                   channel="call")
+    assert evidence == {"asked_by": "Ann Lee (customer)", "asked_at": "2026-07-01T15:00:00Z",
+                        "window_start": "2026-07-02T15:00:00Z",
+                        "window_end": "2026-07-03T03:00:00Z", "channel": "call"}
+    with pytest.raises(errors.InvalidInput, match="ends"):
+        ch.consent_evidence(asked_by="x", asked_at=asked, window_start=asked, window_end=asked,
+                            channel="call")
+    with pytest.raises(errors.InvalidInput, match="channel"):
+        ch.consent_evidence(asked_by="x", asked_at=asked, window_start=asked,
+                            window_end=asked + DAY, channel="pigeon")
