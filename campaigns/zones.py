@@ -133,7 +133,9 @@ def parse_number(number: str, default_region: str = "US") -> phonenumbers.PhoneN
         raise errors.InvalidInput(f"number {number!r} cannot be parsed: {exc}",
                                   fields={"number": "cannot be parsed"},
                                   error_id="invalid-number") from exc
-    if not phonenumbers.is_valid_number(parsed) and not _is_plausible_nanp(parsed):
+    region = phonenumbers.region_code_for_number(parsed)
+    if not phonenumbers.is_valid_number_for_region(parsed, region) \
+            and not _is_plausible_nanp(parsed):
         raise errors.InvalidInput(f"number {number!r} is not a valid phone number",
                                   fields={"number": "not a valid number"},
                                   error_id="invalid-number")
@@ -323,11 +325,17 @@ def _subdivisions(top: str, counts: "dict[str, int]", region: str) -> list[str]:
     return sorted(set(found))
 
 
-def number_zones(parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+def number_zones(parsed: phonenumbers.PhoneNumber,
+                 number_type: int | None = None) -> tuple[str, ...]:
     """phonenumbers' zones of a geographic number, widened for split area codes; () otherwise."""
-    if phonenumbers.number_type(parsed) in _NON_GEOGRAPHIC:
+    if number_type is None:
+        number_type = phonenumbers.number_type(parsed)
+    if number_type in _NON_GEOGRAPHIC:
         return ()
-    found = set(pn_timezone.time_zones_for_number(parsed))
+    if phonenumbers.is_number_type_geographical(number_type, parsed.country_code):
+        found = set(pn_timezone.time_zones_for_geographical_number(parsed))
+    else:
+        found = set(pn_timezone.time_zones_for_number(parsed))
     found.discard("Etc/Unknown")
     if parsed.country_code == 1:
         npa = str(parsed.national_number)[:3]
@@ -335,16 +343,20 @@ def number_zones(parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
     return tuple(sorted(z for z in found if z in _zone_names()))
 
 
-def number_jurisdictions(parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+def number_jurisdictions(parsed: phonenumbers.PhoneNumber, region: str | None = None,
+                         number_type: int | None = None) -> tuple[str, ...]:
     """The number's country and, for NANP numbers, its area code's states or provinces."""
-    region = phonenumbers.region_code_for_number(parsed) or ""
+    if region is None:
+        region = phonenumbers.region_code_for_number(parsed) or ""
+    if number_type is None:
+        number_type = phonenumbers.number_type(parsed)
     if parsed.country_code == 1:
         npa = str(parsed.national_number)[:3]
         region_npa, subs = area_codes().get(npa, (region, ()))
         region = region or region_npa
         if region in US_TERRITORIES:
             return ("US", f"US-{region}")
-        if phonenumbers.number_type(parsed) in _NON_GEOGRAPHIC:
+        if number_type in _NON_GEOGRAPHIC:
             return (region,) if region and region != "001" else ()
         return tuple(sorted({region, *subs})) if region else tuple(subs)
     return (region,) if region and region != "001" else ()
@@ -380,7 +392,8 @@ def locate(number: str | phonenumbers.PhoneNumber, *, tz: str = "", zip_code: st
         else parse_number(number, default_region)
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     country = phonenumbers.region_code_for_number(parsed) or ""
-    jurisdictions = set(number_jurisdictions(parsed))
+    kind = phonenumbers.number_type(parsed)
+    jurisdictions = set(number_jurisdictions(parsed, country, kind))
     address_codes, address_zones = _address(zip_code, state, is_strict)
     for code in address_codes:
         jurisdictions.update((code, code.split("-")[0]))
@@ -392,7 +405,7 @@ def locate(number: str | phonenumbers.PhoneNumber, *, tz: str = "", zip_code: st
             if is_strict:
                 raise
             return Location(e164, country, (), ordered, "none")
-    own = set(number_zones(parsed))
+    own = set(number_zones(parsed, kind))
     if own and address_zones:
         common = own & address_zones
         zones, method = (common, "narrowed") if common else (own | address_zones, "union")
