@@ -125,10 +125,10 @@ def transition(status: AgentStatus, state: AgentState, now: dt.datetime, *, reas
     if state not in TRANSITIONS[status.state]:
         raise InvalidTransition(status.agent_id, status.state, state)
     keep_call = state in (S.ON_CALL, S.WRAP_UP)
-    return dataclasses.replace(
-        status, state=state, since=now, reason=reason if state is S.NOT_READY else "",
-        call_id=call_id if call_id is not None else (status.call_id if keep_call else None),
-        pending=status.pending if state in BUSY_STATES else "")
+    return AgentStatus(
+        status.agent_id, state, now, reason if state is S.NOT_READY else "",
+        call_id if call_id is not None else (status.call_id if keep_call else None),
+        status.campaign_ids, status.pending if state in BUSY_STATES else "")
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,8 @@ class AgentBoard:
     def __init__(self, wrap: WrapPolicy | None = None) -> None:
         self.wrap = wrap or WrapPolicy()
         self._agents: dict[int, AgentStatus] = {}
+        #: ready agents, longest idle first (kept in order as agents become ready).
+        self._ready: dict[int, dt.datetime] = {}
         self.history: list[StateChange] = []
 
     def __iter__(self) -> Iterator[AgentStatus]:
@@ -168,6 +170,9 @@ class AgentBoard:
               call_id: str | None = None) -> AgentStatus:
         status = transition(self.get(agent_id), state, now, reason=reason, call_id=call_id)
         self._agents[agent_id] = status
+        self._ready.pop(agent_id, None)
+        if state is S.READY:
+            self._queue_ready(agent_id, now)
         self.history.append(StateChange(agent_id, state, now, status.reason, status.call_id))
         return status
 
@@ -234,6 +239,12 @@ class AgentBoard:
         """A supervisor logs the agent out (after the current call)."""
         return self.logout(agent_id, now)
 
+    def _queue_ready(self, agent_id: int, now: dt.datetime) -> None:
+        last = next(reversed(self._ready.values()), None) if self._ready else None
+        self._ready[agent_id] = now
+        if last is not None and now < last:  # out of order (explicit times): re-sort
+            self._ready = dict(sorted(self._ready.items(), key=lambda kv: (kv[1], kv[0])))
+
     def _set_pending(self, agent_id: int, pending: str) -> AgentStatus:
         status = dataclasses.replace(self.get(agent_id), pending=pending)
         self._agents[agent_id] = status
@@ -243,17 +254,15 @@ class AgentBoard:
 
     def longest_idle(self, campaign_id: int | None = None) -> AgentStatus | None:
         """The ready agent who has waited longest (for ``campaign_id`` when given)."""
-        best: AgentStatus | None = None
-        for status in self._agents.values():
-            if status.state is not S.READY:
-                continue
-            if campaign_id is not None and status.campaign_ids and campaign_id not in status.campaign_ids:
-                continue
-            if best is None or (status.since, status.agent_id) < (best.since, best.agent_id):
-                best = status
-        return best
+        for agent_id in self._ready:
+            status = self._agents[agent_id]
+            if campaign_id is None or not status.campaign_ids or campaign_id in status.campaign_ids:
+                return status
+        return None
 
     def count(self, state: AgentState) -> int:
+        if state is S.READY:
+            return len(self._ready)
         return sum(1 for s in self._agents.values() if s.state is state)
 
     def time_in_states(self, until: dt.datetime) -> dict[AgentState, float]:

@@ -122,6 +122,29 @@ class _Command:
     reason: str = ""
 
 
+class Inbox:
+    """A FIFO with one waiting reader (lighter than ``asyncio.Queue`` on the hot path)."""
+
+    def __init__(self) -> None:
+        self._items: collections.deque[Any] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        return self._items.popleft()
+
+    def empty(self) -> bool:
+        return not self._items
+
+
 class Orchestrator:
     """The loop of one campaign; agent commands are the console methods (login, pause...)."""
 
@@ -146,7 +169,8 @@ class Orchestrator:
         self._ringing: dict[str, float] = {}
         self._waiting: dict[str, _Call] = {}
         self._legs: dict[int, base.AgentLeg] = {}
-        self._inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._wrap_limits: dict[int, clockmod.Timer] = {}
+        self._inbox = Inbox()
         self._tick: clockmod.Timer | None = None
         self._is_dialing = True
         self._is_hopper_empty = False
@@ -243,9 +267,9 @@ class Orchestrator:
 
     def _decide(self) -> int:
         self._refresh_estimates()
-        started = time.perf_counter()
+        started = time.thread_time()  # CPU time: other processes' load does not count
         count = pacing.calls_to_place(self._stats(), self.params)
-        self.metrics.decision_s.append(time.perf_counter() - started)
+        self.metrics.decision_s.append(time.thread_time() - started)
         return count
 
     def _refresh_estimates(self) -> None:
@@ -263,16 +287,13 @@ class Orchestrator:
         """What the pacer needs; the ages and estimates only when predictive uses them."""
         mono, now = self.clock.monotonic(), self.clock.now()
         is_predictive = self.params.mode is DialingMode.PREDICTIVE
-        ready, on_call, wrap = 0, [], []
-        for status in self.board:
-            if status.state is AgentState.READY:
-                ready += 1
-            elif not is_predictive:
-                continue
-            elif status.state is AgentState.ON_CALL:
-                on_call.append((now - status.since).total_seconds())
-            elif status.state is AgentState.WRAP_UP:
-                wrap.append((now - status.since).total_seconds())
+        ready, on_call, wrap = self.board.count(AgentState.READY), [], []
+        if is_predictive:
+            for status in self.board:
+                if status.state is AgentState.ON_CALL:
+                    on_call.append((now - status.since).total_seconds())
+                elif status.state is AgentState.WRAP_UP:
+                    wrap.append((now - status.since).total_seconds())
         live_30d, abandoned_30d = self._history_30d
         ctl = self.controller
         return pacing.PacingStats(
@@ -400,12 +421,15 @@ class Orchestrator:
 
     def _start_wrap(self, agent_id: int, call_id: str) -> None:
         self.board.start_wrap(agent_id, self.clock.now())
-        self.clock.call_later(self.board.wrap.limit_s, self._inbox.put_nowait,
-                              _WrapLimit(agent_id, call_id))
+        self._wrap_limits[agent_id] = self.clock.call_later(
+            self.board.wrap.limit_s, self._inbox.put_nowait, _WrapLimit(agent_id, call_id))
         if self.desk is not None:
             self.desk.on_wrap_up(agent_id, call_id)
 
     async def _end_wrap(self, agent_id: int, *, is_limit: bool) -> None:
+        limit = self._wrap_limits.pop(agent_id, None)
+        if limit is not None:
+            limit.cancel()
         wrap_s = self.board.get(agent_id).elapsed_s(self.clock.now())
         status = self.board.finish_wrap(agent_id, self.clock.now(), is_limit=is_limit)
         self.estimator.record_wrap(wrap_s)

@@ -123,21 +123,12 @@ def _predictive(stats: PacingStats) -> int:
     """The most new calls whose expected overflow per answer stays under the target."""
     est = stats.estimates
     assert est is not None
-    demand = float(stats.waiting_calls)
-    demand_var = 0.0
-    for age in stats.ringing_ages_s:
-        p = est.p_connect(age)
-        demand += p
-        demand_var += p * (1.0 - p)
-    supply, supply_var = float(stats.ready_agents), 0.0
-    for elapsed in stats.on_call_elapsed_s:
-        q = est.p_free_on_call(elapsed)
-        supply += q
-        supply_var += q * (1.0 - q)
-    for elapsed in stats.wrap_elapsed_s:
-        q = est.p_free_in_wrap(elapsed)
-        supply += q
-        supply_var += q * (1.0 - q)
+    demand, demand_var = _bernoulli_sum(stats.ringing_ages_s, est.connect_by_age)
+    demand += stats.waiting_calls
+    on_call, on_call_var = _bernoulli_sum(stats.on_call_elapsed_s, est.free_on_call)
+    in_wrap, in_wrap_var = _bernoulli_sum(stats.wrap_elapsed_s, est.free_in_wrap)
+    supply = stats.ready_agents + on_call + in_wrap
+    supply_var = on_call_var + in_wrap_var
     p_new = est.connect_rate
 
     def is_within(n: int) -> bool:
@@ -157,6 +148,14 @@ def _predictive(stats: PacingStats) -> int:
         else:
             high = mid - 1
     return low
+
+
+def _bernoulli_sum(ages: Sequence[float], table: Sequence[float]) -> tuple[float, float]:
+    """Mean and variance of a sum of Bernoulli variables whose p is ``table[int(age)]``."""
+    size, tail = len(table), table[-1]
+    probabilities = [table[int(age)] if age < size else tail for age in ages]
+    mean = sum(probabilities)
+    return mean, mean - sum(p * p for p in probabilities)
 
 
 def expected_excess(mean: float, variance: float) -> float:

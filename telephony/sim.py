@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import collections
 import dataclasses
 import itertools
 import math
@@ -245,6 +246,26 @@ class SimTruth:
 # The backend
 
 
+class _Channel:
+    """Events waiting for the reader: a deque and one waiter (cheaper than asyncio.Queue)."""
+
+    def __init__(self) -> None:
+        self._items: collections.deque[base.CallEvent | None] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: base.CallEvent | None) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> base.CallEvent | None:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        return self._items.popleft()
+
+
 @dataclass
 class _Call:
     handle: base.CallHandle
@@ -252,7 +273,8 @@ class _Call:
     state: str = "dialing"  # dialing, answered, machine, bridged, ended
     timers: list[clockmod.Timer] = field(default_factory=list)
     leg_id: str | None = None
-    talk_z: float = 0.0
+    #: the scripted class of the number, or None (profile customers).
+    scripted: str | None = None
 
 
 class SimulatedBackend:
@@ -295,7 +317,7 @@ class SimulatedBackend:
         self._calls: dict[str, _Call] = {}
         self._legs: dict[str, base.AgentLeg] = {}
         self._leg_class: dict[str, str] = {}
-        self._queue: asyncio.Queue[base.CallEvent | None] | None = None
+        self._queue: _Channel | None = None
         self._ids = itertools.count(1)
         self._origin_s = 0.0
         self._is_started = False
@@ -319,7 +341,7 @@ class SimulatedBackend:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._queue = _Channel()
         self._origin_s = self.clock.monotonic()
         self._is_started = True
 
@@ -426,7 +448,7 @@ class SimulatedBackend:
         return SCRIPTED_SUFFIXES.get(match.group(1)) if match else None
 
     def _is_scripted(self, call: _Call) -> bool:
-        return self._scripted_class(call.handle.request.number) is not None
+        return call.scripted is not None
 
     def _draw(self, handle: base.CallHandle) -> _Call:
         """The customer behind the number: class, answer delay, talk time, AMD verdict."""
@@ -449,7 +471,7 @@ class SimulatedBackend:
             if scripted:
                 truth.talk_s = 1e6 if scripted == "live" else self._scripted_talk_s
             truth.amd_verdict = self._amd_verdict(handle.request, truth.klass, u_amd)
-        return _Call(handle, truth)
+        return _Call(handle, truth, scripted=scripted)
 
     def _amd_verdict(self, request: base.CallRequest, klass: str, u: float) -> str | None:
         amd = self.profile.amd
@@ -504,7 +526,7 @@ class SimulatedBackend:
         self._emit(call, kind, at=picked_at)
         if call.truth.klass == "machine":
             wait, how = self.profile.machine_message_s, "machine_remote"
-        elif self._scripted_class(call.handle.request.number) == "live":
+        elif call.scripted == "live":
             return  # stays up until we hang up or bridge it
         else:
             wait = self._scripted_talk_s if self._is_scripted(call) else self.profile.patience_s
