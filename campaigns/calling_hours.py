@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
-from campaigns import calling_plan, calling_rules, errors, zones as zones_mod
+from campaigns import calling_plan, calling_rules, errors
+from campaigns import zones as zones_mod
 
 CATEGORIES = ("telemarketing", "debt_collection", "research", "securities_solicitation",
               "informational")
@@ -643,4 +644,4 @@ def consent_evidence(*, asked_by: str, asked_at: dt.datetime, window_start: dt.d
 def _iso(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -21,10 +21,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from typing import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from campaigns import calling_rules, zones as zones_mod
+from campaigns import calling_rules
+from campaigns import zones as zones_mod
 
 #: years for which holiday dates are precomputed.
 HOLIDAY_YEARS = range(1990, 2101)
@@ -33,7 +35,7 @@ HOLIDAY_YEARS = range(1990, 2101)
 class Day:
     """One local day as a minute mask with edges (see the module docstring)."""
 
-    __slots__ = ("is_open", "edge", "ranges")
+    __slots__ = ("edge", "is_open", "ranges")
 
     def __init__(self, ranges: Sequence[tuple[int, int]]) -> None:
         mask = bytearray(1440)
@@ -46,7 +48,7 @@ class Day:
             edge[minute] = minute + 1 if mask[minute] != mask[minute + 1] else edge[minute + 1]
         self.edge = edge
 
-    def __and__(self, other: "Day") -> "Day":
+    def __and__(self, other: Day) -> Day:
         return day(tuple(_ranges_of(bytes(a & b for a, b in zip(self.is_open, other.is_open)))))
 
 
@@ -272,7 +274,7 @@ def closed_reasons(table: Table, weekday: int) -> list[tuple[str, ...] | None]:
         cuts = sorted({0, 1440, *(edge for d in days if d is not None
                                   for r in d.ranges for edge in r)})
         interned: dict[tuple[str, ...], tuple[str, ...]] = {}
-        for start, end in zip(cuts, cuts[1:]):
+        for start, end in itertools.pairwise(cuts):
             names = tuple(p.reason for p, d in zip(table.parts, days)
                           if d is not None and not d.is_open[start])
             if names:

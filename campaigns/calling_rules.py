@@ -23,9 +23,10 @@ import datetime as dt
 import functools
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns import errors
@@ -309,7 +310,7 @@ def parse_data(data: Mapping[str, Any], name: str, *, disabled: Iterable[str] = 
     off = frozenset(disabled)
     missing = off - seen
     if missing:
-        raise RulesError(f"compliance.disabled_rules: no rule named {sorted(missing)[0]!r}",
+        raise RulesError(f"compliance.disabled_rules: no rule named {min(missing)!r}",
                          fields={"compliance.disabled_rules": "unknown rule id"})
     kept = tuple(r for r in rules if r.id not in off)
     return RuleSet(kept, jurisdictions, holiday_sets, off, dict(data.get("meta", {})))

@@ -303,7 +303,7 @@ def derive_area_codes() -> str:
     return out.getvalue()
 
 
-def _subdivisions(top: str, counts: "dict[str, int]", region: str) -> list[str]:
+def _subdivisions(top: str, counts: dict[str, int], region: str) -> list[str]:
     if region not in ("US", "CA"):
         return []
     names: list[str] = []

@@ -9,7 +9,8 @@ registry scrub dates and suspensions.  Nothing here commits.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -155,8 +156,14 @@ def _attempts(session: Session, e164: str, record_id: int | None,
 
 
 class _Row:
-    __slots__ = ("campaign_id", "number_e164", "started_at", "counts_as_attempt",
-                 "is_abandoned", "disposition")
+    __slots__ = (
+        "campaign_id",
+        "counts_as_attempt",
+        "disposition",
+        "is_abandoned",
+        "number_e164",
+        "started_at",
+    )
 
     def __init__(self, campaign_id: int | None, number_e164: str, started_at: dt.datetime,
                  counts_as_attempt: bool, is_abandoned: bool, disposition: str | None) -> None:
@@ -212,4 +219,4 @@ def _value(value: Any) -> str:
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

@@ -77,7 +77,7 @@ def run(pairs: int, seed: int = 1) -> dict[str, float]:
     started = time.perf_counter()
     targets = _resolve(specs)
     resolve_per_s = _rate(len(specs), time.perf_counter() - started)
-    base = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     span = 2 * 365 * 86400
     work = [(targets[rng.randrange(len(targets))],
              base + dt.timedelta(seconds=rng.randrange(span))) for _ in range(pairs)]

@@ -47,7 +47,7 @@ def iso(value: dt.datetime | None) -> str | None:
     """``YYYY-MM-DDTHH:MM:SSZ`` or None."""
     if value is None:
         return None
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _address_options(func: Any) -> Any:
@@ -162,7 +162,7 @@ def suspend(jurisdiction: str, from_text: str, to_text: str, reason: str, create
     app = common.app()
     start, end = parse_instant(from_text, "--from"), parse_instant(to_text, "--to")
     code = _jurisdiction(jurisdiction, calling_rules.load(app.settings.compliance))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with app.session() as session:
         row = compliance_store.add_suspension(session, code, start, end, reason=reason,
                                               created_by=created_by, now=now)
@@ -176,7 +176,7 @@ def suspend(jurisdiction: str, from_text: str, to_text: str, reason: str, create
 def suspensions_command() -> None:
     """Suspensions not yet over."""
     app = common.app()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with app.session() as session:
         found = compliance_store.suspensions(session, now)
     rows = [{"jurisdiction": s.jurisdiction, "from": iso(s.from_at), "to": iso(s.to_at),

@@ -8,10 +8,11 @@ import pytest
 
 from campaigns import abandonment, calling_hours, models
 from campaigns.enums import CallOutcome, DialingMode
-from campaigns.store import audit, campaigns as campaign_store
+from campaigns.store import audit
+from campaigns.store import campaigns as campaign_store
 from campaigns.store import compliance as store
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 7, 1, 16, 0, tzinfo=UTC)  # 12:00 in New York
 
 

@@ -11,7 +11,7 @@ import pytest
 from campaigns import calling_hours as ch
 from campaigns import calling_rules, errors
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DAY = dt.timedelta(days=1)
 
 

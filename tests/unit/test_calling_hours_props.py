@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from campaigns import calling_hours as ch
 from campaigns import calling_rules
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 RULES = calling_rules.default_rules()
 NUMBERS = ["+12125550100", "+13055550100", "+18505550100", "+18015550100", "+15045550100",
            "+12155550100", "+14015550100", "+12145550100", "+16015550100", "+14155550100",

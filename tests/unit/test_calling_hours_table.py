@@ -12,7 +12,7 @@ import pytest
 from campaigns import calling_hours as ch
 from campaigns import calling_rules, zones
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 RULES = calling_rules.default_rules()
 #: every window rule of the shipped file, superseded ones included (they must never block).
 WINDOW_RULES = [r for r in RULES.rules if r.kind == "window"]

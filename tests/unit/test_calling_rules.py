@@ -54,18 +54,18 @@ def test_holidays_not_in_the_set_are_not_closed() -> None:
 
 @pytest.mark.req("B3")
 @pytest.mark.parametrize("entry, fragment", [
-    ('id = "X"\njurisdiction = "US"\nkind = "window"\nstatus = "in_force"\n'
-     'scope = ["telemarketing"]\nmon = "21:00-08:00"', "rule X: mon range '21:00-08:00' ends"),
-    ('id = "X"\njurisdiction = "US"\nkind = "curfew"\nstatus = "in_force"\n'
-     'scope = ["telemarketing"]', "rule X: kind 'curfew'"),
-    ('id = "X"\njurisdiction = "US"\nkind = "window"\nstatus = "maybe"\n'
-     'scope = ["telemarketing"]\nmon = ""', "rule X: status 'maybe'"),
-    ('id = "X"\njurisdiction = "US"\nkind = "window"\nstatus = "in_force"\n'
-     'scope = ["telemarketing"]\nmon = "8-9"', "rule X: mon range '8-9'"),
-    ('id = "X"\njurisdiction = "US"\nkind = "window"\nstatus = "in_force"\n'
-     'scope = ["telemarketing"]\ntime_basis = "Mars/Base"\nmon = ""', "rule X: time_basis"),
-    ('id = "X"\njurisdiction = "US"\nkind = "frequency"\nstatus = "in_force"\n'
-     'scope = ["telemarketing"]\nmax_calls = 0\nper_hours = 24', "rule X: max_calls"),
+    (('id = "X"\njurisdiction = "US"\nkind = "window"\nstatus = "in_force"\n'
+      'scope = ["telemarketing"]\nmon = "21:00-08:00"'), "rule X: mon range '21:00-08:00' ends"),
+    (('id = "X"\njurisdiction = "US"\nkind = "curfew"\nstatus = "in_force"\n'
+      'scope = ["telemarketing"]'), "rule X: kind 'curfew'"),
+    (('id = "X"\njurisdiction = "US"\nkind = "window"\nstatus = "maybe"\n'
+      'scope = ["telemarketing"]\nmon = ""'), "rule X: status 'maybe'"),
+    (('id = "X"\njurisdiction = "US"\nkind = "window"\nstatus = "in_force"\n'
+      'scope = ["telemarketing"]\nmon = "8-9"'), "rule X: mon range '8-9'"),
+    (('id = "X"\njurisdiction = "US"\nkind = "window"\nstatus = "in_force"\n'
+      'scope = ["telemarketing"]\ntime_basis = "Mars/Base"\nmon = ""'), "rule X: time_basis"),
+    (('id = "X"\njurisdiction = "US"\nkind = "frequency"\nstatus = "in_force"\n'
+      'scope = ["telemarketing"]\nmax_calls = 0\nper_hours = 24'), "rule X: max_calls"),
 ])
 def test_malformed_rules_are_refused_naming_the_rule(tmp_path: Path, entry: str,
                                                      fragment: str) -> None:
