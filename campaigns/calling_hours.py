@@ -61,9 +61,10 @@ class Decision:
 
     ``allowed_until`` (allowed decisions) is the first instant at which the
     answer may change by itself: the end of the current window (cut at the
-    callee's local midnight), a suspension's start, a registry scrub's expiry;
-    None when nothing bounds it.  ``next_check_at`` (blocked decisions, filled
-    by :func:`next_dialable_at` only) is unused by :func:`may_dial`.
+    callee's local midnight), a suspension's start, a registry scrub's expiry,
+    the end of a customer-requested window; None when nothing bounds it (and
+    always None for blocked decisions: ask :func:`next_dialable_at`).
+    Decisions are values; equal answers may be the same object.
     """
 
     is_allowed: bool

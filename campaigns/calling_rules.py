@@ -229,9 +229,20 @@ def load(settings: Any | None = None) -> RuleSet:
         names no rule.
     """
     rules_file = getattr(settings, "rules_file", "") if settings is not None else ""
-    disabled = list(getattr(settings, "disabled_rules", []) if settings is not None else [])
+    disabled = tuple(getattr(settings, "disabled_rules", []) if settings is not None else [])
     if not rules_file and not disabled:
         return default_rules()
+    try:
+        stamp = Path(rules_file).stat().st_mtime_ns if rules_file else 0
+    except OSError:
+        stamp = -1
+    # Cached by file and modification time: the same configuration gives the same
+    # RuleSet object, so the calling-hours tables compiled for it are reused.
+    return _load(rules_file, stamp, disabled)
+
+
+@functools.lru_cache(maxsize=16)
+def _load(rules_file: str, _stamp: int, disabled: tuple[str, ...]) -> RuleSet:
     extra: dict[str, Any] = {}
     if rules_file:
         path = Path(rules_file)
