@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 #: longest ring age tracked (s); older calls count as the last bin.
 MAX_RING_S = 90

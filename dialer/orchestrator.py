@@ -25,7 +25,9 @@ from typing import Any, Protocol
 from campaigns.enums import DialingMode
 from dialer import agents, estimators, pacing
 from dialer.agents import AgentState
-from telephony import base, clock as clockmod, errors as telephony_errors
+from telephony import base
+from telephony import clock as clockmod
+from telephony import errors as telephony_errors
 from telephony.base import EventKind
 
 logger = logging.getLogger(__name__)

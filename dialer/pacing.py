@@ -25,8 +25,8 @@ This module imports nothing from the simulator (a test checks it).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from campaigns.enums import DialingMode
 from dialer import estimators

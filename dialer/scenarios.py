@@ -218,7 +218,7 @@ def _breaks(value: Any, shift_h: float) -> sim.BreakProfile | None:
 
 
 def _check_shares(customers: sim.CustomerProfile, shift_h: float) -> None:
-    for i in range(0, int(shift_h * 60) + 1):
+    for i in range(int(shift_h * 60) + 1):
         hour = i / 60
         total = customers.live.at(hour) + customers.machine.at(hour) + customers.busy.at(hour)
         if total > 1.0 + 1e-9:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import selectors
-from typing import Any, Callable, Coroutine, Protocol, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class Timer(Protocol):

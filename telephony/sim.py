@@ -24,10 +24,12 @@ import itertools
 import math
 import random
 import re
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
-from telephony import base, clock as clockmod, errors
+from telephony import base, errors
+from telephony import clock as clockmod
 from telephony.base import CallOutcome, EventKind
 
 #: (outcome, SIP status, Q.850 cause, cause text) of each way a call ends.
@@ -71,15 +73,15 @@ class Schedule:
     kind: str = "constant"  # constant | linear | steps
 
     @classmethod
-    def constant(cls, value: float) -> "Schedule":
+    def constant(cls, value: float) -> Schedule:
         return cls(((0.0, float(value)),), "constant")
 
     @classmethod
-    def linear(cls, start: float, end: float, shift_h: float) -> "Schedule":
+    def linear(cls, start: float, end: float, shift_h: float) -> Schedule:
         return cls(((0.0, float(start)), (float(shift_h), float(end))), "linear")
 
     @classmethod
-    def steps(cls, steps: Iterable[tuple[float, float]]) -> "Schedule":
+    def steps(cls, steps: Iterable[tuple[float, float]]) -> Schedule:
         points = tuple(sorted((float(h), float(v)) for h, v in steps))
         if not points:
             raise ValueError("a step schedule needs at least one [hour, value]")
@@ -114,7 +116,7 @@ class Distribution:
     cv: Schedule
 
     @classmethod
-    def of(cls, mean_s: float | Schedule, cv: float | Schedule = 0.0) -> "Distribution":
+    def of(cls, mean_s: float | Schedule, cv: float | Schedule = 0.0) -> Distribution:
         return cls(as_schedule(mean_s), as_schedule(cv))
 
     def value(self, z: float, hour: float) -> float:
@@ -324,7 +326,7 @@ class SimulatedBackend:
         self.played: list[tuple[str, str]] = []
 
     @classmethod
-    def from_settings(cls, settings: Any, clock: clockmod.Clock) -> "SimulatedBackend":
+    def from_settings(cls, settings: Any, clock: clockmod.Clock) -> SimulatedBackend:
         """Build from ``[telephony.sim]`` (:class:`telephony.config.SimSettings`)."""
         amd = None
         if settings.amd_false_positive or settings.amd_false_negative:

@@ -8,11 +8,12 @@ import datetime as dt
 import pytest
 
 from dialer import agents
-from dialer.agents import AgentBoard, AgentState as S, AgentStatus, WrapPolicy
+from dialer.agents import AgentBoard, AgentStatus, WrapPolicy
+from dialer.agents import AgentState as S
 
 pytestmark = pytest.mark.req("D3")
 
-T0 = dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.timezone.utc)  # the night the UK changes clocks
+T0 = dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC)  # the night the UK changes clocks
 
 
 def at(seconds: float) -> dt.datetime:

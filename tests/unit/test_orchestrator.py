@@ -10,9 +10,10 @@ import pytest
 from campaigns.enums import DialingMode
 from dialer import orchestrator, pacing
 from dialer.agents import AgentState as S
-from telephony import base, clock as clockmod, sim
+from telephony import base, sim
+from telephony import clock as clockmod
 
-START = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC)
 
 
 class RecordingDesk:

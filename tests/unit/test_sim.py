@@ -8,13 +8,14 @@ import datetime as dt
 
 import pytest
 
-from telephony import base, clock as clockmod, errors, sim
+from telephony import base, errors, sim
+from telephony import clock as clockmod
 from telephony.base import CallOutcome, EventKind
 from telephony.config import SimSettings
 
 pytestmark = pytest.mark.req("C17")
 
-START = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC)
 
 
 async def _collect(backend: sim.SimulatedBackend, numbers: list[str], *, amd: bool = False,
