@@ -258,20 +258,20 @@ def may_dial(target: Target, at: dt.datetime) -> Decision:
         elif window[0] <= at < window[1]:
             plan, until = requested, window[1]
     reasons: tuple[str, ...] = ()
-    for zone, table, transitions in plan.checks:
+    for zone, table, weekly, closed, is_special, transitions in plan.fast:
         local = at.astimezone(zone)
         minute = local.hour * 60 + local.minute
         weekday = local.weekday()
-        if table.special and not (table.is_holiday_only
-                                  and local.toordinal() not in table.holiday_ordinals):
+        if is_special and (not table.is_holiday_only
+                           or local.toordinal() in table.holiday_ordinals):
             is_open, found, end = _check_special(table, local, minute, weekday)
             if not is_open:
                 reasons = found if not reasons else tuple(dict.fromkeys(reasons + found))
                 continue
         else:
-            today = table.weekly[weekday]
+            today = weekly[weekday]
             if not today.is_open[minute]:
-                found = calling_plan.closed_reasons(table, weekday)[minute]  # type: ignore
+                found = (closed[weekday] or calling_plan.closed_reasons(table, weekday))[minute]
                 if reasons is not found:
                     reasons = found if not reasons else tuple(dict.fromkeys(reasons + found))
                 continue
@@ -294,7 +294,8 @@ def may_dial(target: Target, at: dt.datetime) -> Decision:
         until, _lift, _never = _extras(target, plan, at, found_list, until, at)
         reasons = tuple(found_list)
     if reasons:
-        return _blocked(reasons)
+        decision = _BLOCKED.get(reasons)
+        return decision if decision is not None else _blocked(reasons)
     found = _ALLOWED.get(until)
     if found is None:
         if len(_ALLOWED) > 100_000:

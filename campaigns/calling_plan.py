@@ -118,6 +118,9 @@ class Table:
     #: the special parts are all "closed on holidays" parts; then only these dates are special.
     is_holiday_only: bool = False
     holiday_ordinals: frozenset[int] = frozenset()
+    #: per weekday, filled on first use by :func:`closed_reasons`.
+    closed: list[list[tuple[str, ...] | None] | None] = dataclasses.field(
+        default_factory=lambda: [None] * 7)
 
     def blockers(self, ordinal: int, weekday: int, minute: int) -> list[tuple[Part, int, bool]]:
         """The parts closed at that local minute: (part, next open minute today, is_holiday)."""
@@ -215,6 +218,10 @@ class Plan:
 
     #: (zone, table, {year: transition day ordinals}) triples that must all be open.
     checks: tuple[tuple[ZoneInfo, Table, dict[int, frozenset[int]]], ...]
+    #: the same as (zone, table, weekly days, closed reasons, is special, transitions),
+    #: unpacked once for :func:`campaigns.calling_hours.may_dial`.
+    fast: tuple[tuple[ZoneInfo, Table, tuple[Day, ...], list, bool,  # type: ignore[type-arg]
+                      dict[int, frozenset[int]]], ...]
     frequency: tuple[calling_rules.Rule, ...]
     redial: tuple[calling_rules.Rule, ...]
     registry: tuple[calling_rules.Rule, ...]
@@ -252,7 +259,9 @@ def plan(rules: calling_rules.RuleSet, zone_names: tuple[str, ...], jurisdiction
                        transitions(schedule.tz)))  # type: ignore
     suspension_rules = {code: tuple(r for r in rules.for_jurisdictions([code], "suspension"))
                         for code in jurisdictions}
-    return Plan(tuple(checks),
+    fast = tuple((zone, tab, tab.weekly, tab.closed, bool(tab.special), trans)
+                 for zone, tab, trans in checks)
+    return Plan(tuple(checks), fast,
                 tuple(r for r in rules.for_jurisdictions(jurisdictions, "frequency") if applies(r)),
                 tuple(r for r in rules.for_jurisdictions(jurisdictions, "redial_block")
                       if applies(r)),
@@ -266,8 +275,7 @@ def closed_reasons(table: Table, weekday: int) -> list[tuple[str, ...] | None]:
 
     Only for tables without special parts (cached on the table).
     """
-    cache = table.__dict__.setdefault("_closed", {})
-    found = cache.get(weekday)
+    found = table.closed[weekday]
     if found is None:
         found = [None] * 1440
         days = [p.weekly[weekday] for p in table.parts]
@@ -279,7 +287,7 @@ def closed_reasons(table: Table, weekday: int) -> list[tuple[str, ...] | None]:
                           if d is not None and not d.is_open[start])
             if names:
                 found[start:end] = [interned.setdefault(names, names)] * (end - start)
-        cache[weekday] = found
+        table.closed[weekday] = found
     return found
 
 
