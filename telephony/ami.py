@@ -118,6 +118,11 @@ class AmiBackend:
         self._spawn(self._keepalive())
 
     async def close(self) -> None:
+        """Hang up our calls that are still up, log off, stop the reader thread."""
+        if self._connected.is_set():
+            for call in list(self._calls.values()):
+                call.is_hangup_requested = True
+                await self._hangup_channels(call)
         self._is_closing = True
         for task in list(self._tasks):
             task.cancel()
@@ -141,6 +146,9 @@ class AmiBackend:
         try:
             await asyncio.to_thread(client.connect)
         except OSError as exc:
+            sock = getattr(client, "_socket", None)
+            if sock is not None:
+                sock.close()
             raise errors.TelephonyError(f"AMI {self.settings.host}:{self.settings.port}: {exc}",
                                         error_id="ami-unreachable") from exc
         self._client = client
@@ -158,8 +166,12 @@ class AmiBackend:
         """Wrap a loop-side handler so the reader thread can call it."""
         def callback(source: AMIClient, **kwargs: Any) -> None:
             loop = self._loop
-            if loop is not None and not loop.is_closed():
+            if loop is None or loop.is_closed():
+                return
+            try:
                 loop.call_soon_threadsafe(handler, source, kwargs)
+            except RuntimeError:
+                pass  # the loop closed meanwhile: the backend is gone
         return callback
 
     def _spawn(self, coro: Any) -> None:

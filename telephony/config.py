@@ -59,6 +59,12 @@ class AmiSettings(_Section):
     #: answering-machine detection through the dialplan's AMD().
     amd: bool = False
 
+    @model_validator(mode="after")
+    def _channel_template(self) -> "AmiSettings":
+        if "{number}" not in self.channel:
+            raise ValueError("channel must contain {number}, e.g. PJSIP/{number}@trunk")
+        return self
+
 
 class SimSettings(_Section):
     """``[telephony.sim]``: the simulated carrier."""

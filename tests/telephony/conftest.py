@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import threading
 import urllib.parse
@@ -34,6 +35,20 @@ def carrier(sipp_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def echo_carrier(sipp_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sipp]:
+    """The carrier scenario with sipp echoing RTP (numbers ending 0300 answer on the echo port).
+
+    A separate process: sipp's echo also covers the echo port + 2, where its
+    ``rtp_stream`` tone would go, and two interleaved streams confuse the receiver.
+    """
+    server = Sipp(sipp_binary, tmp_path_factory.mktemp("echo"), extra=["-rtp_echo"]).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def sipp_factory(sipp_binary: str, tmp_path: Path) -> Iterator[Callable[..., Sipp]]:
     """Start extra sipp processes (agent phones...); all stopped by pid at teardown."""
@@ -51,7 +66,7 @@ def sipp_factory(sipp_binary: str, tmp_path: Path) -> Iterator[Callable[..., Sip
         server.stop()
 
 
-_port_block = iter(range(0, 10_000, 400))
+_port_block = itertools.cycle(range(0, 20_000, 400))
 
 
 def sip_settings(carrier: Sipp, **overrides: Any) -> SipSettings:

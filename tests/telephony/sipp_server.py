@@ -70,7 +70,7 @@ class Sipp:
     def start(self, deadline_s: float = 10.0) -> "Sipp":
         write_tone(self.workdir / "tone.ulaw")
         args = [self.binary, "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
-                "-mi", "127.0.0.1", "-mp", str(free_port()), "-rtp_echo", "-nostdin", "-trace_msg",
+                "-mi", "127.0.0.1", "-mp", str(free_port()), "-nostdin", "-trace_msg",
                 "-message_file", str(self.messages), "-trace_err", "-error_file",
                 str(self.errors), "-max_recv_loops", "10000", "-max_sched_loops", "10000",
                 *self.extra]

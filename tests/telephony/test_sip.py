@@ -239,9 +239,9 @@ def test_bridge_across_workers_uses_a_loopback_leg_with_audio_both_ways(carrier:
 @pytest.mark.req("C9")
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-def test_one_hundred_concurrent_calls_with_rtp(carrier: Sipp) -> None:
+def test_one_hundred_concurrent_calls_with_rtp(echo_carrier: Sipp) -> None:
     async def scenario() -> dict[str, int]:
-        async with calls.running(_backend(carrier, workers=34, rtp_port_min=50000,
+        async with calls.running(_backend(echo_carrier, workers=34, rtp_port_min=50000,
                                           rtp_port_max=50999)) as rec:
             backend = rec.backend
             handles = [await backend.originate(base.CallRequest(ECHO)) for _ in range(100)]
@@ -426,8 +426,8 @@ def test_caller_id_in_from_and_p_asserted_identity(carrier: Sipp) -> None:
 
 
 @pytest.mark.req("C6")
-def test_workers_use_disjoint_rtp_ranges_and_exit_cleanly(carrier: Sipp) -> None:
-    settings = sip_settings(carrier, workers=2)
+def test_workers_use_disjoint_rtp_ranges_and_exit_cleanly(echo_carrier: Sipp) -> None:
+    settings = sip_settings(echo_carrier, workers=2)
     span = (settings.rtp_port_max - settings.rtp_port_min + 1) // 2
 
     async def scenario() -> tuple[list[tuple[int, int]], list[int]]:

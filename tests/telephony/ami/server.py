@@ -190,14 +190,13 @@ class FakeAsterisk:
             if channel is None:
                 self._respond(writer, action, "Error", Message="No such channel")
                 return
-            variable = action.get("Variable", "")
+            variable = _single(action.get("Variable"))
             self._respond(writer, action, "Success", Variable=variable,
                           Value=channel.variables.get(variable, ""))
         elif name == "setvar":
             channel = self._by_name(action.get("Channel", ""))
             if channel is not None:
-                key, _, value = (action.get("Variable", ""), None, action.get("Value", ""))
-                channel.variables[key] = value
+                channel.variables[_single(action.get("Variable"))] = action.get("Value", "")
             self._respond(writer, action, "Success", Message="Variable Set")
         elif name == "redirect":
             channel = self._by_name(action.get("Channel", ""))
@@ -393,6 +392,13 @@ def _snapshot(channel: Channel) -> dict[str, Any]:
 
 def _dest(channel: Channel) -> dict[str, Any]:
     return {f"Dest{k}": v for k, v in _snapshot(channel).items()}
+
+
+def _single(value: Any) -> str:
+    """``Variable`` of Getvar/Setvar (one name), parsed like Originate's list of ``k=v``."""
+    if isinstance(value, list):
+        return value[0] if value else ""
+    return str(value or "")
 
 
 def _parse(packet: str) -> dict[str, Any]:
