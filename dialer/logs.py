@@ -9,7 +9,8 @@ import tomllib
 from typing import Any
 
 # A phone number: 7 or more digits, possibly with +, spaces, dots, dashes and parentheses.
-_NUMBER = re.compile(r"(?<![\w])\+?\d(?:[\s().-]*\d){6,}(?![\w])")
+# Not after a colon or a digit group with a dot (times such as 14:39:08.048161 are no numbers).
+_NUMBER = re.compile(r"(?<![\w:.])(?:\+|\()?\d(?:[ ().-]*\d){6,}(?![\w:])")
 
 
 def mask_number(number: str) -> str:

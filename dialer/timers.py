@@ -1,13 +1,17 @@
 """APScheduler 3 as our clock, not our queue: one timer that fires at the next due instant.
 
 Retry and callback rows in the database are the truth; this module never puts
-them in a job store.  It keeps one date job, armed for the earliest due
-instant the database reports; when it fires it calls ``on_due(now)`` (which
-releases due rows to the hopper and hands missed callbacks to their ladder),
-then re-arms itself from the database again.  A slow safety interval re-reads
-the database too, so a row written by another process is never forgotten.
+them in a job store.  It keeps date jobs armed for the earliest due instant the
+database reports; when one fires it runs ``on_due(now)`` (which releases due
+rows to the hopper and hands missed callbacks to their ladder) in a worker
+thread, then re-arms from the database.  A slow safety interval re-reads the
+database too, so a row written by another process is never forgotten.
 
-Settings chosen on purpose (APScheduler's defaults drop late jobs):
+The scheduler is an :class:`~apscheduler.schedulers.asyncio.AsyncIOScheduler`
+on the engine's event loop: every scheduler call happens on that one thread
+(calls from other threads go through ``call_soon_threadsafe``), so jobs are
+never added and removed concurrently.  Settings chosen on purpose (the
+defaults drop late jobs):
 
 - a :class:`~apscheduler.jobstores.memory.MemoryJobStore` owned by this
   scheduler alone (a job store must never be shared by two schedulers);
@@ -20,13 +24,13 @@ Settings chosen on purpose (APScheduler's defaults drop late jobs):
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
-import threading
 from typing import Callable
 
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -38,7 +42,11 @@ _SAFETY_JOB = "dialer-safety"
 
 
 class DueTimer:
-    """Calls ``on_due(now)`` at every instant ``next_due()`` names, re-arming after each pass."""
+    """Runs ``on_due(now)`` at every instant ``next_due()`` names, re-arming after each pass.
+
+    ``next_due`` and ``on_due`` may block (database work): they run in the loop's
+    default executor, one at a time.
+    """
 
     def __init__(self, next_due: Callable[[], dt.datetime | None],
                  on_due: Callable[[dt.datetime], None], *,
@@ -48,59 +56,71 @@ class DueTimer:
         self._on_due = on_due
         self._now = now
         self._safety = safety_interval
-        self._lock = threading.Lock()
-        self._armed_for: dt.datetime | None = None
+        #: armed date jobs: id -> instant (touched on the loop thread only).
+        self._pending: dict[str, dt.datetime] = {}
+        self._generation = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._scheduler: AsyncIOScheduler | None = None
         self.passes = 0
-        self._scheduler = BackgroundScheduler(
-            jobstores={"default": MemoryJobStore()}, timezone=UTC,
-            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1})
 
     @property
     def armed_for(self) -> dt.datetime | None:
         """The instant the timer will fire next (None: nothing is due)."""
-        return self._armed_for
+        return min(self._pending.values(), default=None)
 
-    def start(self) -> None:
-        """Start the scheduler and arm the timer from the database (rebuild after a restart)."""
+    async def start(self) -> None:
+        """Start on the running loop and arm from the database (the rebuild after a restart)."""
+        self._loop = asyncio.get_running_loop()
+        self._scheduler = AsyncIOScheduler(
+            event_loop=self._loop, jobstores={"default": MemoryJobStore()}, timezone=UTC,
+            job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1})
         self._scheduler.start()
-        self._scheduler.add_job(self._fire, IntervalTrigger(seconds=self._safety.total_seconds(),
-                                                            timezone=UTC),
-                                id=_SAFETY_JOB, replace_existing=True)
-        self.rearm()
+        self._scheduler.add_job(self._fire, IntervalTrigger(
+            seconds=self._safety.total_seconds(), timezone=UTC), id=_SAFETY_JOB)
+        await self.rearm()
 
-    def stop(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=True)
+    async def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._pending.clear()
 
-    def rearm(self) -> dt.datetime | None:
-        """Arm the timer for the earliest due instant the database reports now."""
-        due = self._next_due()
-        with self._lock:
+    async def rearm(self) -> dt.datetime | None:
+        """Arm for the earliest due instant the database reports now."""
+        assert self._loop is not None, "start() first"
+        due = await self._loop.run_in_executor(None, self._next_due)
+        if due is not None:
             self._arm(due)
         return due
 
     def poke(self, at: dt.datetime) -> None:
-        """A row became due at ``at`` (new retry or callback): fire earlier if needed."""
-        with self._lock:
-            if self._armed_for is None or at < self._armed_for:
-                self._arm(at)
+        """A row became due at ``at`` (a new retry or callback): fire earlier if needed.
 
-    def _arm(self, due: dt.datetime | None) -> None:
-        self._armed_for = due
-        if due is None:
-            if self._scheduler.get_job(_DUE_JOB):
-                self._scheduler.remove_job(_DUE_JOB)
+        Safe to call from any thread.
+        """
+        assert self._loop is not None, "start() first"
+        self._loop.call_soon_threadsafe(self._arm, at)
+
+    def _arm(self, due: dt.datetime) -> None:
+        # Jobs are only ever added, each with its own id; a job armed for a later
+        # instant that is no longer needed fires once and makes a harmless extra pass.
+        if self._scheduler is None or not self._scheduler.running:
             return
-        # APScheduler refuses nothing in the past: a date trigger in the past fires at once.
-        self._scheduler.add_job(self._fire, DateTrigger(run_date=due, timezone=UTC), id=_DUE_JOB,
-                                replace_existing=True)
+        if any(at <= due for at in self._pending.values()):
+            return
+        self._generation += 1
+        job_id = f"{_DUE_JOB}-{self._generation}"
+        self._pending[job_id] = due
+        # A date in the past fires at once (misfire_grace_time=None keeps it).
+        self._scheduler.add_job(self._fire, DateTrigger(run_date=due, timezone=UTC), id=job_id,
+                                args=[job_id])
 
-    def _fire(self) -> None:
+    async def _fire(self, job_id: str | None = None) -> None:
+        self._pending.pop(job_id, None)
         now = self._now()
         try:
-            self._on_due(now)
+            await asyncio.get_running_loop().run_in_executor(None, self._on_due, now)
         except Exception:  # the outermost loop of the timer: log with context and carry on
             logger.exception("releasing due work failed at %s", now.isoformat())
         finally:
             self.passes += 1
-            self.rearm()
+            await self.rearm()

