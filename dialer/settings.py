@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from campaigns import compliance_config
 from dialer import errors
+from dialer.notify import config as notify_config
 from telephony import config as telephony_config
 
 ENV_PREFIX = "DIALER_"
@@ -85,6 +86,7 @@ class Settings(_Section):
     lists: ListSettings = ListSettings()
     telephony: telephony_config.TelephonySettings = telephony_config.TelephonySettings()
     compliance: compliance_config.ComplianceSettings = compliance_config.ComplianceSettings()
+    notifications: notify_config.NotificationSettings = notify_config.NotificationSettings()
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
