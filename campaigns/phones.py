@@ -8,7 +8,8 @@ other value to :func:`normalise`.
 The fast path has two parts.
 
 * A strict parse of ``+1 (212) 555-1234``-like strings (digits, spaces, dots,
-  dashes, one pair of brackets around the area code).  It accepts only shapes
+  dashes, one pair of brackets around the area code, an ``x12`` or ``ext. 12``
+  extension, which E.164 leaves out).  It accepts only shapes
   for which phonenumbers' own parser is known to yield country code 1 and the
   ten digits as the national number; anything else (letters, extensions, IDD
   prefixes, other regions' defaults) goes to phonenumbers.
@@ -49,7 +50,9 @@ _TYPE_NAMES = {value: name.lower() for name, value in vars(phonenumbers.PhoneNum
 
 _SEP = r"[ .\-]*"
 _AREA = r"(?:\(([2-9][0-9]{2})\)|([2-9][0-9]{2}))"
-_TAIL = rf"{_SEP}([0-9]{{3}}){_SEP}([0-9]{{4}}) *"
+# An extension phonenumbers would split off and E.164 leaves out ("x12", " ext. 345").
+_EXTENSION = r"(?: ?(?:x|ext\.?) ?[0-9]{1,6})?"
+_TAIL = rf"{_SEP}([0-9]{{3}}){_SEP}([0-9]{{4}}){_EXTENSION} *"
 _PLUS_ONE_RE = re.compile(rf" *\+1{_SEP}{_AREA}{_TAIL}")
 _NATIONAL_RE = re.compile(rf" *(?:\+?1{_SEP})?{_AREA}{_TAIL}")
 
