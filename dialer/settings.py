@@ -52,7 +52,7 @@ class DatabaseSettings(_Section):
 class LoggingSettings(_Section):
     """``[logging]``."""
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     #: a logging.config dictConfig file (TOML) that replaces the default set-up.
     config_file: str = ""
 
