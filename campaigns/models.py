@@ -249,6 +249,40 @@ class Callback(Base):
     claimed_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    #: offered windows [[start, end], ...] as ISO UTC strings while ``proposed``.
+    proposed_slots: Mapped[list[Any]] = mapped_column(default=list)
+    #: a time the customer suggested, waiting for an agent to accept it.
+    suggested_start_at: Mapped[dt.datetime | None]
+    suggested_end_at: Mapped[dt.datetime | None]
+    #: the customer's last answer (``none_of_these``, a free message...).
+    customer_answer: Mapped[str] = mapped_column(Text, default="")
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+    #: completion: outcome remark, reason and the time the call took.
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    completion_reason: Mapped[str] = mapped_column(String(200), default="")
+    time_taken_s: Mapped[int | None] = mapped_column(Integer)
+    completed_at: Mapped[dt.datetime | None]
+    #: the step of the missed-callback ladder reached (0 = never missed).
+    ladder_step: Mapped[int] = mapped_column(Integer, default=0)
+    missed_at: Mapped[dt.datetime | None]
+    #: customer links carry this version; bumping it revokes every link given so far.
+    link_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: times rescheduled (by anyone), for the reports.
+    reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CallbackNote(Base):
+    """An internal note on a callback (never shown to the customer); editable."""
+
+    __tablename__ = "callback_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callback.id", ondelete="CASCADE"),
+                                             index=True)
+    author: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
 
 
 class DispositionRule(Base):
