@@ -278,3 +278,31 @@ def callerid_remove(name: str, numbers: tuple[str, ...]) -> None:
         audit.record(session, action="campaign.callerid.remove", entity="campaign",
                      entity_id=campaign.id, details={"numbers": list(numbers)}, at=utcnow())
     app.emit({"campaign": name, "removed": removed}, f"{removed} removed")
+
+
+@command.command("diagnose")
+@click.argument("name")
+@common.common_options
+def diagnose(name: str) -> None:
+    """Why is it not dialing? Records by what blocks them now, and list penetration."""
+    from campaigns import calling_rules
+    from campaigns.store import diagnosis as diagnosis_store
+
+    app = common.app()
+    with app.session() as session:
+        campaign = campaign_store.get_by_name(session, name)
+        report = diagnosis_store.diagnose(session, campaign, utcnow(),
+                                          rules=calling_rules.load(app.settings.compliance))
+    app.emit(report, lambda: _diagnosis_text(report))
+
+
+def _diagnosis_text(report: dict[str, Any]) -> str:
+    lines = [f"campaign {report['campaign']!r}: {report['records']} records, "
+             f"{report['ready_agents']} agents ready"]
+    lines += [f"  {category:28} {count}" for category, count in report["blocked"].items() if count]
+    if report["next_opening_at"] is not None:
+        lines.append(f"  next calling-hours opening: {report['next_opening_at']:%Y-%m-%d %H:%M} UTC")
+    pen = report["penetration"]
+    lines.append(f"  penetration: dialed {pen['dialed']:.1%}, contacted {pen['contacted']:.1%}, "
+                 f"final {pen['final']:.1%}")
+    return "\n".join(lines)
