@@ -255,11 +255,25 @@ class Phone(NamedTuple):
     """One phone value of a row."""
 
     raw: str
-    kind: PhoneKind
+    #: a :class:`PhoneKind` value (a plain string: it pickles faster than the enum).
+    kind: str
     #: 0 for the primary, then 1, 2... in the order of the mapping.
     position: int
     #: None when phonenumbers cannot read it at all.
     number: phones.Number | None
+
+
+_PRIMARY, _ALTERNATE = PhoneKind.PRIMARY.value, PhoneKind.ALTERNATE.value
+_encode = json.encoder.encode_basestring  # the C encoder json.dumps uses for strings
+
+
+def json_object(pairs: Iterable[tuple[str, str]]) -> str:
+    r"""A JSON object of string pairs, as ``json.dumps(dict(pairs), ensure_ascii=False)``.
+
+    >>> json_object([("city", 'Saint "Paul"'), ("zip", "55101")])
+    '{"city": "Saint \\"Paul\\"", "zip": "55101"}'
+    """
+    return "{" + ", ".join(f"{_encode(key)}: {_encode(value)}" for key, value in pairs) + "}"
 
 
 class ParsedRow(NamedTuple):
@@ -317,16 +331,15 @@ class RowParser:
         found = []
         for position, raw in enumerate(values):
             if raw:
-                kind = PhoneKind.PRIMARY if position == 0 else PhoneKind.ALTERNATE
+                kind = _PRIMARY if position == 0 else _ALTERNATE
                 found.append(Phone(raw[:MAX_LENGTHS["raw"]], kind, position, self.normalise(raw)))
-        extra = {f: row[i].strip() for f, i in self._extra if row[i].strip()}
-        custom = {c: row[i] for c, i in self._custom if row[i] != ""}
+        extra = [(f, row[i].strip()) for f, i in self._extra if row[i].strip()]
+        custom = [(c, row[i]) for c, i in self._custom if row[i] != ""]
         return ParsedRow(first, last, self._value(row, "email", 320),
                          self._value(row, "language", 16), self._value(row, "state", 64),
                          self._value(row, "zip", 16), self._value(row, "tz", 64),
-                         json.dumps(extra, ensure_ascii=False) if extra else "{}",
-                         json.dumps(custom, ensure_ascii=False) if custom else "{}",
-                         tuple(found))
+                         json_object(extra) if extra else "{}",
+                         json_object(custom) if custom else "{}", tuple(found))
 
     def _value(self, row: list[str], field: str, limit: int) -> str:
         index = self._get[field]
@@ -466,6 +479,41 @@ def decide(row: ParsedRow | None, known: set[str], dnc: set[str]) -> Decision:
     if not has_valid:
         return Decision(RejectReason.NO_VALID_NUMBER, ())
     return Decision(RejectReason.DUPLICATE if has_known else RejectReason.DNC, ())
+
+
+class NumberFilter:
+    """A one-hash Bloom filter of E.164 numbers: "surely absent" or "maybe present".
+
+    It lets a load ask the database only about numbers it may hold already.
+    ``hash()`` of a string is stable within a process, which is all it needs.
+
+    Parameters
+    ----------
+    bits:
+        Size of the bit array, rounded up to a power of two (16 MiB at most);
+        false positives run at about ``numbers / bits``.
+
+    >>> f = NumberFilter(1 << 16)
+    >>> f.add("+12025550100"); "+12025550100" in f
+    True
+    """
+
+    def __init__(self, bits: int) -> None:
+        size = 1 << max(16, min(27, (bits - 1).bit_length()))
+        self._mask = size - 1
+        self._bits = bytearray(size >> 3)
+
+    def add(self, e164: str) -> None:
+        slot = hash(e164) & self._mask
+        self._bits[slot >> 3] |= 1 << (slot & 7)
+
+    def update(self, numbers: Iterable[str]) -> None:
+        for e164 in numbers:
+            self.add(e164)
+
+    def __contains__(self, e164: str) -> bool:
+        slot = hash(e164) & self._mask
+        return bool(self._bits[slot >> 3] & (1 << (slot & 7)))
 
 
 def valid_numbers(rows: Iterable[ParsedRow | None]) -> set[str]:

@@ -27,6 +27,7 @@ The fast path has two parts.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from re import _constants as sre_constants  # the stable parser behind `re` (no warning)
@@ -401,6 +402,8 @@ class Normaliser:
         #: how many values took the fast path and how many went to phonenumbers.
         self.fast = 0
         self.slow = 0
+        # Lists repeat their odd values ("n/a", a switchboard number): ask once.
+        self._slow_path = functools.lru_cache(maxsize=4096)(self._ask_phonenumbers)
 
     def __call__(self, raw: str) -> Number | None:
         match = self._shape.fullmatch(raw)
@@ -412,4 +415,7 @@ class Normaliser:
                 self.fast += 1
                 return Number("+1" + national, *found)
         self.slow += 1
+        return self._slow_path(raw)
+
+    def _ask_phonenumbers(self, raw: str) -> Number | None:
         return normalise(raw, self.default_region)

@@ -8,9 +8,9 @@ set), so a number is listed at most once per scope.  An entry applies while
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -103,10 +103,21 @@ def blocked_numbers(session: Session, campaign_id: int, numbers: Iterable[str],
     return found
 
 
-def has_entries(session: Session, campaign_id: int) -> bool:
-    """Does any entry apply to the campaign (lets a load skip per-batch look-ups)?"""
-    return session.scalars(select(models.DncEntry.id).where(
-        models.DncEntry.scope.in_((GLOBAL, scope_for(campaign_id)))).limit(1)).first() is not None
+def count_entries(session: Session, campaign_id: int, now: dt.datetime) -> int:
+    """How many entries apply to the campaign at ``now``."""
+    entry = models.DncEntry
+    return session.scalar(select(func.count()).select_from(entry).where(
+        entry.scope.in_((GLOBAL, scope_for(campaign_id))), _applies(entry, now))) or 0
+
+
+def applicable_numbers(session: Session, campaign_id: int, now: dt.datetime) -> Iterator[str]:
+    """Every number listed for the campaign at ``now``, streamed."""
+    entry = models.DncEntry
+    result = session.execute(select(entry.e164).where(
+        entry.scope.in_((GLOBAL, scope_for(campaign_id))), _applies(entry, now))
+        .execution_options(yield_per=10_000))
+    for (e164,) in result:
+        yield e164
 
 
 def _dialable(phone: type[models.PhoneNumber] | models.PhoneNumber, now: dt.datetime):

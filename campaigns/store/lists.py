@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from campaigns import errors, lists, models
@@ -143,7 +143,8 @@ class RecordWriter:
         mark = "?" if self._dialect.paramstyle == "qmark" else "%s"
         self._record_sql = _insert_sql("record", self._RECORD, mark)
         self._phone_sql = _insert_sql("phone_number", self._PHONE, mark)
-        process = models.Record.__table__.c.created_at.type.bind_processor(self._dialect)
+        created_at = models.Record.__table__.c.created_at.type
+        process = created_at.dialect_impl(self._dialect).bind_processor(self._dialect)
         self._now = process(now) if process else now
         self._zones: dict[tuple[str, ...], str] = {}
         self._cursor = connection.connection.cursor()
@@ -171,7 +172,7 @@ class RecordWriter:
                 zone_text = zones.get(number.zones)
                 if zone_text is None:
                     zone_text = zones[number.zones] = json.dumps(list(number.zones))
-                numbers.append((record_id, campaign_id, number.e164, phone.raw, phone.kind.value,
+                numbers.append((record_id, campaign_id, number.e164, phone.raw, phone.kind,
                                 phone.position, number.line_type, number.region, zone_text,
                                 number.is_valid, now))
         self._cursor.executemany(self._record_sql, records)
@@ -207,7 +208,10 @@ def record_numbers(session: Session, list_id: int) -> list[tuple[int, str]]:
         .order_by(models.PhoneNumber.record_id, models.PhoneNumber.position))]
 
 
-def vacuum_hint(session: Session) -> None:
-    """Refresh SQLite's planner statistics after a large load (no-op on PostgreSQL)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("PRAGMA optimize"))
+def campaign_numbers(session: Session, campaign_id: int) -> Iterator[str]:
+    """Every E.164 number of the campaign, streamed."""
+    result = session.execute(select(models.PhoneNumber.e164)
+                             .where(models.PhoneNumber.campaign_id == campaign_id)
+                             .execution_options(yield_per=10_000))
+    for (e164,) in result:
+        yield e164

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: files smaller than this are parsed in-process (starting workers costs more).
 PARALLEL_MIN_BYTES = 4 << 20
+#: above this many applicable DNC entries, a load asks the database about every number.
+DNC_FILTER_MAX = 5_000_000
 
 
 @click.group("list")
@@ -140,7 +142,7 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
         raise errors.ListFileError(f"{reject_path}: cannot write the reject file "
                                    f"({exc.strerror})", fields={"reject_file": "unwritable"}) from exc
     campaign_id = calling_list.campaign_id
-    has_dnc = dnc_store.has_entries(session, campaign_id)
+    known_filter, dnc_filter = _filters(session, campaign_id, path, now)
     writer = list_store.RecordWriter(session, calling_list, now=now)
     rejected: collections.Counter[RejectReason] = collections.Counter()
     rows = imported = 0
@@ -149,14 +151,20 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
         for batch in lists.parsed_batches(path, shape, mapping, region, batch_size=batch_size,
                                           workers=workers):
             numbers = lists.valid_numbers(batch.parsed)
-            known = list_store.known_numbers(session, campaign_id, numbers)
-            blocked = (dnc_store.blocked_numbers(session, campaign_id, numbers - known, now)
-                       if has_dnc else set())
+            # The filters clear most numbers; the database settles the rest.
+            known = list_store.known_numbers(session, campaign_id,
+                                             [n for n in numbers if n in known_filter])
+            if dnc_filter is None:
+                blocked = dnc_store.blocked_numbers(session, campaign_id, numbers - known, now)
+            else:
+                blocked = dnc_store.blocked_numbers(
+                    session, campaign_id, [n for n in numbers - known if n in dnc_filter], now)
             accepted = []
             for offset, (raw, row) in enumerate(zip(batch.raw, batch.parsed)):
                 decision = lists.decide(row, known, blocked)
                 if decision.reason is None:
                     accepted.append((batch.first_row + offset, row, decision.numbers))
+                    known_filter.update(p.number.e164 for p in decision.numbers)
                 else:
                     rejected[decision.reason] += 1
                     rejects.write(raw, decision.reason)
@@ -181,6 +189,20 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
             "rejected": {reason.value: rejected[reason] for reason in RejectReason},
             "reject_file": str(reject_path), "list_id": calling_list.id,
             "list": calling_list.name, "file": str(path)}
+
+
+def _filters(session: Session, campaign_id: int, path: Path, now: dt.datetime
+             ) -> tuple[lists.NumberFilter, lists.NumberFilter | None]:
+    """Filters of the campaign's numbers and of its DNC numbers (None: too many, ask per batch)."""
+    expected = path.stat().st_size // 40  # generous: rows are rarely under 40 bytes
+    known = lists.NumberFilter(16 * expected)
+    known.update(list_store.campaign_numbers(session, campaign_id))
+    listed = dnc_store.count_entries(session, campaign_id, now)
+    if listed > DNC_FILTER_MAX:
+        return known, None
+    dnc = lists.NumberFilter(16 * listed)
+    dnc.update(dnc_store.applicable_numbers(session, campaign_id, now))
+    return known, dnc
 
 
 def _load_text(summary: dict[str, Any]) -> str:
