@@ -347,3 +347,21 @@ def test_consent_evidence_records_who_when_window_and_channel() -> None:
     with pytest.raises(errors.InvalidInput, match="channel"):
         ch.consent_evidence(asked_by="x", asked_at=asked, window_start=asked,
                             window_end=asked + DAY, channel="pigeon")
+
+
+@pytest.mark.req("B12")
+@pytest.mark.parametrize("module", ["calling_hours", "calling_plan", "calling_rules", "zones",
+                                    "abandonment"])
+def test_engine_modules_do_no_io(module: str) -> None:
+    import ast
+    import importlib
+    from pathlib import Path
+
+    source = Path(importlib.import_module(f"campaigns.{module}").__file__ or "")
+    tree = ast.parse(source.read_text("utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom)}
+    assert not imported & {"sqlalchemy", "asyncio", "fastapi", "pjsua2", "asterisk", "socket",
+                           "requests", "httpx", "time"}

@@ -80,15 +80,30 @@ def test_allowed_until_is_still_allowed_a_minute_before(target: ch.Target,
         assert ch.may_dial(target, last).is_allowed
 
 
-@pytest.mark.req("B17", "B8")
-@given(target=targets, after=instants,
-       history=st.lists(st.integers(min_value=1, max_value=30 * 60), max_size=4))
+times = st.times().map(lambda t: t.replace(second=0, microsecond=0))
+windows = st.none() | st.tuples(times, times).filter(lambda w: w[0] < w[1])
+schedules = st.none() | st.builds(
+    lambda zone, days, w: ch.Schedule(zone, tuple(sorted(days)), w[0], w[1]),
+    st.sampled_from(["Europe/London", "America/New_York", "Asia/Kolkata", "UTC"]),
+    st.sets(st.integers(0, 6), min_size=1), st.tuples(times, times).filter(lambda w: w[0] < w[1]))
+
+
+@pytest.mark.req("B17", "B8", "B11")
+@given(target=targets, after=instants, window=windows, schedule=schedules,
+       history=st.lists(st.integers(min_value=1, max_value=30 * 60), max_size=4),
+       suspension=st.none() | st.integers(min_value=-600, max_value=600))
 def test_next_dialable_at_is_allowed_and_no_earlier_minute_is(
-        target: ch.Target, after: dt.datetime, history: list[int]) -> None:
+        target: ch.Target, after: dt.datetime, window: tuple[dt.time, dt.time] | None,
+        schedule: ch.Schedule | None, history: list[int], suspension: int | None) -> None:
     import dataclasses
 
-    target = dataclasses.replace(target, attempts_at=tuple(
-        sorted(after - dt.timedelta(minutes=m) for m in history)))
+    stops = () if suspension is None else tuple(
+        ch.Suspension(code, after + dt.timedelta(minutes=suspension),
+                      after + dt.timedelta(minutes=suspension + 300))
+        for code in target.jurisdictions[:1])
+    target = dataclasses.replace(target, window=window, schedule=schedule, suspensions=stops,
+                                 attempts_at=tuple(sorted(after - dt.timedelta(minutes=m)
+                                                          for m in history)))
     horizon = dt.timedelta(hours=36)
     found = ch.next_dialable_at(target, after, horizon)
     end = found if found is not None else after + horizon
