@@ -394,9 +394,9 @@ def parsed_batches(path: str | os.PathLike[str], shape: FileShape, mapping: dict
             yield Batch(first, raw, [parser(row) for row in raw])
             first += len(raw)
         return
-    phones.nanp_table()  # derived once here; forked workers inherit it
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    # Spawned, not forked: a forked worker would carry (and be charged for) a copy of
+    # everything this process holds; a spawned one holds only the parser.
+    context = multiprocessing.get_context("spawn")
     with context.Pool(workers, initializer=_start_worker,
                       initargs=(shape.header, mapping, default_region)) as pool:
         pending: collections.deque[tuple[int, list[list[str]], Any]] = collections.deque()

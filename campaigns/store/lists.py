@@ -149,9 +149,9 @@ class RecordWriter:
         self._zones: dict[tuple[str, ...], str] = {}
         self._cursor = connection.connection.cursor()
         if self._is_sqlite:
-            # A larger page cache for the load's connection: random E.164 keys touch
+            # A larger page cache (16 MiB) for the load: random E.164 keys touch
             # index pages all over the file.
-            self._cursor.execute("PRAGMA cache_size = -65536")
+            self._cursor.execute("PRAGMA cache_size = -16384")
 
     def write(self, rows: Sequence[tuple[int, lists.ParsedRow, Sequence[lists.Phone]]]) -> int:
         """Insert ``(source_row, row, kept numbers)`` tuples; returns the records written."""

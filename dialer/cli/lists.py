@@ -31,7 +31,7 @@ from dialer.cli import common
 logger = logging.getLogger(__name__)
 
 #: files smaller than this are parsed in-process (starting workers costs more).
-PARALLEL_MIN_BYTES = 4 << 20
+PARALLEL_MIN_BYTES = 16 << 20
 #: above this many applicable DNC entries, a load asks the database about every number.
 DNC_FILTER_MAX = 5_000_000
 
