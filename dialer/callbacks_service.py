@@ -1,0 +1,547 @@
+"""The callback lifecycle as units of work: what the CLI, the API and the engine call.
+
+Each operation takes an open session (the caller commits once), the
+``[callbacks]`` settings, ``now`` and the actor; it checks the transition
+(:mod:`campaigns.callbacks`), writes the change, its audit event, its webhook
+deliveries and its notifications in that same transaction.  Windows are checked
+against the compliance engine (:mod:`campaigns.calling_hours`) and clipped.
+The customer self-service functions live in :mod:`dialer.callbacks_portal`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from campaigns import callbacks, calling_hours, errors, localtime, models, notifications, phones
+from campaigns.enums import CallbackStatus as S
+from campaigns.enums import Channel, RecordStatus
+from campaigns.store import callbacks as store
+from campaigns.store import compliance, outbox, users, webhooks
+from dialer.callbacks_config import CallbacksSettings
+
+logger = logging.getLogger(__name__)
+
+_REMINDERS = (notifications.Event.CALLBACK_REMINDER.value,
+              notifications.Event.CALLBACK_REMINDER_AGENT.value)
+
+
+@dataclass(frozen=True)
+class Notify:
+    """How the customer is told about a change: ``channels`` None = every known contact."""
+
+    is_enabled: bool = True
+    channels: Sequence[str] | None = None
+    #: recipients typed by hand for this message (channel -> address).
+    addresses: dict[str, str] | None = None
+    message: str = ""
+
+
+# --------------------------------------------------------------------------- shared steps
+
+
+def show(session: Session, callback: models.Callback) -> dict[str, Any]:
+    """The callback's JSON shape (E4) with its history and internal notes."""
+    return callbacks.as_dict(callback, owner=store.owner_name(session, callback),
+                             history=store.history(session, callback.id),
+                             notes=store.notes(session, callback.id))
+
+
+def legal_windows(session: Session, callback: models.Callback | None, *, campaign: models.Campaign,
+                  record: models.Record, number: str, start_at: dt.datetime, end_at: dt.datetime,
+                  tz: str, now: dt.datetime, is_customer_requested: bool = False,
+                  ) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Legal windows for calling ``number`` in ``[start_at, end_at)``.
+
+    Raises
+    ------
+    campaigns.calling_hours.NoLegalMinute
+        No legal minute (``no-legal-minute``, with the earliest legal time).
+    """
+    target = _target(session, campaign, record, number, tz, now,
+                     is_customer_requested=is_customer_requested,
+                     requested_window=(start_at, end_at), is_registry_checked=False)
+    return calling_hours.dialable_windows(target, start_at, end_at)
+
+
+def _target(session: Session, campaign: models.Campaign, record: models.Record, number: str,
+            tz: str, now: dt.datetime, **options: Any) -> calling_hours.Target:
+    phone = next((p for p in record.phones if p.e164 == number), None)
+    if phone is not None:
+        return compliance.load_target(session, campaign, now, phone=phone, **options)
+    return compliance.load_target(session, campaign, now, number=number, tz=tz, **options)
+
+
+def _number(record: models.Record, number: str, default_region: str = "US") -> tuple[str, int | None]:
+    """The record's number (first valid when empty) or a new one, validated and normalised."""
+    if not number.strip():
+        valid = [p for p in record.phones if p.is_valid]
+        if not valid:
+            raise errors.InvalidInput(f"record {record.id} has no valid number",
+                                      fields={"number": "none"}, error_id="no-valid-number")
+        return valid[0].e164, valid[0].id
+    parsed = phones.normalise(number, default_region)
+    if parsed is None or not parsed.is_valid:
+        raise errors.InvalidInput(f"{number!r} is not a valid phone number",
+                                  fields={"number": "invalid"}, error_id="invalid-number")
+    phone = next((p for p in record.phones if p.e164 == parsed.e164), None)
+    return parsed.e164, phone.id if phone is not None else None
+
+
+def _zone_of(session: Session, campaign: models.Campaign, record: models.Record,
+             number: str, now: dt.datetime) -> str:
+    """The customer's zone: the record's, else the number's only candidate zone."""
+    if record.raw_tz and localtime.is_zone(record.raw_tz):
+        return record.raw_tz
+    phone = next((p for p in record.phones if p.e164 == number), None)
+    target = (compliance.load_target(session, campaign, now, phone=phone,
+                                     is_registry_checked=False) if phone is not None
+              else compliance.load_target(session, campaign, now, number=number,
+                                          is_registry_checked=False))
+    if len(set(target.zones)) != 1:
+        raise errors.InvalidInput("the customer's time zone is not known: give --tz",
+                                  fields={"tz": "unknown"}, error_id="zone-unknown")
+    return target.zones[0]
+
+
+def _owner_id(session: Session, owner: str | None) -> int | None:
+    if owner in (None, "", "campaign", "anyone"):
+        return None
+    return users.get_by_name(session, owner).id
+
+
+def _change(session: Session, callback: models.Callback, new: S, *, action: str, actor: str,
+            now: dt.datetime, why: str = "", details: dict[str, Any] | None = None,
+            verb: str = "") -> None:
+    """Move to ``new`` (checked), audit it, post the webhook; an ending revokes the links."""
+    before = S(callback.status)
+    callbacks.check_transition(before, new, action=verb or action)
+    callback.status = new
+    callback.updated_at = now
+    callback.claimed_by = callback.claimed_until = None
+    if new in callbacks.ENDED:
+        callback.link_version += 1
+        outbox.withdraw_pending(session, callback_id=callback.id, reason=action,
+                                events=_REMINDERS)
+    session.flush()
+    store.record_change(session, callback, action=action, actor=actor, at=now, before=before,
+                        why=why, details=details)
+    webhooks.enqueue_event(session, campaign_id=callback.campaign_id, event=f"callback.{action}",
+                           data={"callback": callbacks.as_dict(
+                               callback, owner=store.owner_name(session, callback)),
+                               "actor": actor, "from": before.value, "why": why}, now=now)
+
+
+def link_url(cfg: CallbacksSettings, callback: models.Callback, now: dt.datetime) -> str:
+    """The customer's self-service URL of ``callback`` ("" when no link secret is set)."""
+    if not cfg.link_secret:
+        return ""
+    expires_at = callbacks.link_expiry(callback.window_end_at, now,
+                                       grace=dt.timedelta(seconds=cfg.link_grace_s),
+                                       max_age=dt.timedelta(days=cfg.link_max_age_days))
+    token = callbacks.sign_link(callback.id, callback.link_version, expires_at, cfg.link_secret)
+    return f"{cfg.public_base_url}/c/{token}"
+
+
+def _context(session: Session, cfg: CallbacksSettings, callback: models.Callback,
+             now: dt.datetime, **values: Any) -> notifications.MessageContext:
+    record = session.get(models.Record, callback.record_id)
+    campaign = session.get(models.Campaign, callback.campaign_id)
+    owner = session.get(models.User, callback.owner_id) if callback.owner_id else None
+    name = f"{record.first_name} {record.last_name}".strip()
+    return notifications.MessageContext(
+        customer_name=name, campaign_name=campaign.name, company_name=campaign.name,
+        agent_name=(owner.full_name or owner.name) if owner else "", tz=callback.tz,
+        window_start_at=callback.window_start_at, window_end_at=callback.window_end_at,
+        manage_url=link_url(cfg, callback, now), **values)
+
+
+def _notify(session: Session, cfg: CallbacksSettings, callback: models.Callback,
+            event: notifications.Event, now: dt.datetime, how: Notify | None = None,
+            **values: Any) -> list[models.OutboxMessage]:
+    """Queue ``event`` to the customer on the chosen channels (same transaction)."""
+    how = how or Notify()
+    if not how.is_enabled:
+        return []
+    record = session.get(models.Record, callback.record_id)
+    routes = notifications.channels_for(outbox.contacts_of(record), how.channels,
+                                        addresses=how.addresses)
+    context = _context(session, cfg, callback, now, message=how.message, **values)
+    return outbox.enqueue_notification(session, event=event, routes=routes,
+                                       language=record.language, context=context, now=now,
+                                       campaign_id=callback.campaign_id, callback_id=callback.id)
+
+
+def plan_reminders(session: Session, cfg: CallbacksSettings, callback: models.Callback,
+                   now: dt.datetime) -> list[models.OutboxMessage]:
+    """Replace the callback's pending reminders: one per offset still ahead (E13), to the
+    customer and to the owning agent, each due at ``window_start - offset``."""
+    outbox.withdraw_pending(session, callback_id=callback.id, reason="rescheduled",
+                            events=_REMINDERS)
+    record = session.get(models.Record, callback.record_id)
+    owner = session.get(models.User, callback.owner_id) if callback.owner_id else None
+    queued: list[models.OutboxMessage] = []
+    for offset in cfg.reminder_offsets:
+        send_at = callback.window_start_at - offset
+        if send_at <= now:
+            continue
+        routes = notifications.channels_for(outbox.contacts_of(record))
+        queued += outbox.enqueue_notification(
+            session, event=notifications.Event.CALLBACK_REMINDER, routes=routes,
+            language=record.language, context=_context(session, cfg, callback, now), now=now,
+            campaign_id=callback.campaign_id, callback_id=callback.id, send_at=send_at)
+        if cfg.remind_agents and owner is not None and owner.email:
+            context = _context(session, cfg, callback, now)
+            agent_context = notifications.MessageContext(**{
+                **context.__dict__, "tz": owner.tz or "UTC", "manage_url": ""})
+            queued += outbox.enqueue_notification(
+                session, event=notifications.Event.CALLBACK_REMINDER_AGENT,
+                routes=[notifications.Route(Channel.EMAIL, owner.email)], language="en",
+                context=agent_context, now=now, campaign_id=callback.campaign_id,
+                callback_id=callback.id, send_at=send_at)
+    return queued
+
+
+def _place(session: Session, callback: models.Callback, *, start_at: dt.datetime,
+           end_at: dt.datetime, tz: str, now: dt.datetime,
+           is_customer_requested: bool = False) -> None:
+    """Validate ``[start_at, end_at)``, clip it to legal hours and set it on the callback."""
+    callbacks.check_window(start_at, end_at, now)
+    localtime.zone(tz)
+    campaign = session.get(models.Campaign, callback.campaign_id)
+    record = session.get(models.Record, callback.record_id)
+    legal = legal_windows(session, callback, campaign=campaign, record=record,
+                          number=callback.number_e164, start_at=max(start_at, now),
+                          end_at=end_at, tz=tz, now=now,
+                          is_customer_requested=is_customer_requested or bool(callback.consent))
+    clipped = callbacks.clip(max(start_at, now), end_at, legal)
+    is_clipped = clipped.is_clipped and not (start_at < now and clipped.start_at == now
+                                             and clipped.end_at == end_at)
+    callback.window_start_at, callback.window_end_at = clipped.start_at, clipped.end_at
+    callback.tz = tz
+    callback.is_clipped = is_clipped
+    callback.earliest_legal_at = clipped.earliest_legal_at
+    callback.ladder_step = 0
+    callback.missed_at = None
+    record.status = RecordStatus.CALLBACK
+    record.next_attempt_at = clipped.start_at
+    record.updated_at = now
+    session.flush()
+
+
+# --------------------------------------------------------------------------- staff operations
+
+
+def schedule(session: Session, cfg: CallbacksSettings, *, record_id: int, actor: str,
+             now: dt.datetime, start_at: dt.datetime, end_at: dt.datetime, tz: str = "",
+             number: str = "", owner: str | None = None, note: str = "",
+             is_customer_requested: bool = False, consent_channel: str = "call",
+             how: Notify | None = None) -> models.Callback:
+    """Create a scheduled callback (E1, E2): validated, clipped, audited, notified, reminded.
+
+    Raises
+    ------
+    campaigns.calling_hours.NoLegalMinute
+        The window has no legal minute (``no-legal-minute``).
+    campaigns.errors.InvalidInput
+        Bad window, number, zone or owner.
+    """
+    record = session.get(models.Record, record_id)
+    if record is None:
+        raise errors.NotFound("record", record_id)
+    campaign = session.get(models.Campaign, record.campaign_id)
+    e164, phone_id = _number(record, number)
+    tz = tz or _zone_of(session, campaign, record, e164, now)
+    consent = calling_hours.consent_evidence(
+        asked_by=actor, asked_at=now, window_start=start_at, window_end=end_at,
+        channel=consent_channel) if is_customer_requested else {}
+    callback = store.add(session, campaign_id=campaign.id, record_id=record.id,
+                         phone_number_id=phone_id, number_e164=e164, window_start_at=start_at,
+                         window_end_at=end_at, tz=tz, owner_id=_owner_id(session, owner),
+                         status=S.SCHEDULED, notes=note, consent=consent, created_by=actor,
+                         created_at=now, updated_at=now)
+    _place(session, callback, start_at=start_at, end_at=end_at, tz=tz, now=now,
+           is_customer_requested=is_customer_requested)
+    store.record_change(session, callback, action="scheduled", actor=actor, at=now, before=None,
+                        why=note, details={"is_clipped": callback.is_clipped})
+    webhooks.enqueue_event(session, campaign_id=campaign.id, event="callback.scheduled",
+                           data={"callback": callbacks.as_dict(
+                               callback, owner=store.owner_name(session, callback)),
+                               "actor": actor}, now=now)
+    _notify(session, cfg, callback, notifications.Event.CALLBACK_SCHEDULED, now, how)
+    plan_reminders(session, cfg, callback, now)
+    return callback
+
+
+def adopt(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
+          now: dt.datetime, how: Notify | None = None) -> models.Callback:
+    """Finish a callback that wrap-up created (``outcomes.apply_disposition``): audit,
+    webhook, confirmation and reminders."""
+    callback = store.get(session, callback_id)
+    store.record_change(session, callback, action="scheduled", actor=actor, at=now, before=None,
+                        why=callback.notes)
+    webhooks.enqueue_event(session, campaign_id=callback.campaign_id, event="callback.scheduled",
+                           data={"callback": callbacks.as_dict(
+                               callback, owner=store.owner_name(session, callback)),
+                               "actor": actor}, now=now)
+    _notify(session, cfg, callback, notifications.Event.CALLBACK_SCHEDULED, now, how)
+    plan_reminders(session, cfg, callback, now)
+    return callback
+
+
+def reschedule(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
+               now: dt.datetime, start_at: dt.datetime, end_at: dt.datetime, tz: str = "",
+               how: Notify | None = None, why: str = "") -> models.Callback:
+    """Move a callback to a new window (E5); the customer gets links to cancel or reschedule."""
+    callback = store.get(session, callback_id, for_update=True)
+    callbacks.check_transition(S(callback.status), S.SCHEDULED, action="reschedule")
+    previous = (callback.window_start_at, callback.window_end_at)
+    _place(session, callback, start_at=start_at, end_at=end_at, tz=tz or callback.tz, now=now)
+    callback.reschedule_count += 1
+    callback.suggested_start_at = callback.suggested_end_at = None
+    callback.proposed_slots = []
+    _change(session, callback, S.SCHEDULED, action="rescheduled", actor=actor, now=now,
+            why=why or (how.message if how else ""), verb="reschedule",
+            details={"previous_window": [callbacks._iso(previous[0]), callbacks._iso(previous[1])],
+                     "is_clipped": callback.is_clipped})
+    _notify(session, cfg, callback, notifications.Event.CALLBACK_RESCHEDULED, now, how,
+            previous_window_start_at=previous[0], previous_window_end_at=previous[1])
+    plan_reminders(session, cfg, callback, now)
+    return callback
+
+
+def request_reschedule(session: Session, cfg: CallbacksSettings, callback_id: int, *,
+                       actor: str, now: dt.datetime, how: Notify | None = None) -> models.Callback:
+    """Ask the customer to pick a new time (E6): status requested, e-mail/SMS with a link."""
+    callback = store.get(session, callback_id, for_update=True)
+    _change(session, callback, S.REQUESTED, action="requested", actor=actor, now=now,
+            why=how.message if how else "", verb="request a new time for")
+    outbox.withdraw_pending(session, callback_id=callback.id, reason="requested",
+                            events=_REMINDERS)
+    _notify(session, cfg, callback, notifications.Event.RESCHEDULE_REQUESTED, now, how)
+    return callback
+
+
+def propose(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
+            now: dt.datetime, slots: Sequence[tuple[dt.datetime, dt.datetime]],
+            how: Notify | None = None) -> models.Callback:
+    """Offer up to 30 slots (E7), each legal for the callee and within capacity.
+
+    Raises
+    ------
+    campaigns.errors.InvalidInput
+        ``too-many-slots``, ``slot-unavailable`` (not legal or full), ``window-in-past``.
+    """
+    callbacks.check_slots(slots)
+    callback = store.get(session, callback_id, for_update=True)
+    for start, end in slots:
+        callbacks.check_window(start, end, now)
+        if not slot_is_open(session, cfg, callback, start, end, now):
+            raise errors.InvalidInput(f"slot {callbacks._iso(start)} is outside legal hours or "
+                                      "full", fields={"slots": callbacks._iso(start) or ""},
+                                      error_id="slot-unavailable")
+    callback.proposed_slots = [[callbacks._iso(a), callbacks._iso(b)] for a, b in sorted(slots)]
+    _change(session, callback, S.PROPOSED, action="proposed", actor=actor, now=now,
+            why=how.message if how else "", verb="propose slots for",
+            details={"slots": callback.proposed_slots})
+    outbox.withdraw_pending(session, callback_id=callback.id, reason="proposed",
+                            events=_REMINDERS)
+    _notify(session, cfg, callback, notifications.Event.SLOTS_PROPOSED, now, how,
+            slots=tuple(sorted(slots)))
+    return callback
+
+
+def accept(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
+           now: dt.datetime, how: Notify | None = None) -> models.Callback:
+    """Accept the customer's suggested time (E6): scheduled at that time, customer told.
+
+    Raises
+    ------
+    campaigns.errors.InvalidInput
+        No suggestion waits (``no-suggestion``), or it has no legal minute.
+    """
+    callback = store.get(session, callback_id, for_update=True)
+    if callback.suggested_start_at is None or callback.suggested_end_at is None:
+        raise errors.InvalidInput(f"callback {callback.id} has no suggested time to accept",
+                                  fields={"id": "no suggestion"}, error_id="no-suggestion")
+    callbacks.check_transition(S(callback.status), S.SCHEDULED, action="accept a time for")
+    _place(session, callback, start_at=callback.suggested_start_at,
+           end_at=callback.suggested_end_at, tz=callback.tz, now=now, is_customer_requested=True)
+    callback.suggested_start_at = callback.suggested_end_at = None
+    callback.reschedule_count += 1
+    _change(session, callback, S.SCHEDULED, action="accepted", actor=actor, now=now,
+            details={"is_clipped": callback.is_clipped})
+    _notify(session, cfg, callback, notifications.Event.SUGGESTION_ACCEPTED, now, how)
+    plan_reminders(session, cfg, callback, now)
+    return callback
+
+
+def cancel(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
+           now: dt.datetime, reason: str, how: Notify | None = None) -> models.Callback:
+    """Cancel with a reason (from the configured list when there is one) and a message (E11)."""
+    reason = reason.strip()
+    if not reason:
+        raise errors.InvalidInput("a cancellation needs a reason", fields={"reason": "empty"},
+                                  error_id="reason-missing")
+    if cfg.cancel_reasons and reason not in cfg.cancel_reasons:
+        raise errors.InvalidInput(f"reason {reason!r} is not one of: "
+                                  f"{', '.join(cfg.cancel_reasons)}", fields={"reason": "unknown"},
+                                  error_id="unknown-cancel-reason")
+    callback = store.get(session, callback_id, for_update=True)
+    callback.cancel_reason = reason
+    _change(session, callback, S.CANCELLED, action="cancelled", actor=actor, now=now, why=reason,
+            verb="cancel", details={"message": how.message if how else ""})
+    _notify(session, cfg, callback, notifications.Event.CALLBACK_CANCELLED, now, how,
+            reason=reason)
+    record = session.get(models.Record, callback.record_id)
+    record.next_attempt_at = None
+    return callback
+
+
+def complete(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
+             now: dt.datetime, outcome: str, reason: str = "",
+             time_taken_s: int | None = None) -> models.Callback:
+    """Complete with the time taken, a reason and an outcome remark (E11)."""
+    if time_taken_s is not None and time_taken_s < 0:
+        raise errors.InvalidInput("time taken cannot be negative",
+                                  fields={"time_taken_s": "negative"})
+    callback = store.get(session, callback_id, for_update=True)
+    callback.outcome, callback.completion_reason = outcome, reason
+    callback.time_taken_s, callback.completed_at = time_taken_s, now
+    _change(session, callback, S.COMPLETED, action="completed", actor=actor, now=now,
+            why=reason, verb="complete",
+            details={"outcome": outcome, "time_taken_s": time_taken_s})
+    return callback
+
+
+def no_show(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
+            now: dt.datetime, why: str = "") -> models.Callback:
+    """The customer did not show up (answered nobody / was not there) (E11)."""
+    callback = store.get(session, callback_id, for_update=True)
+    _change(session, callback, S.NO_SHOW, action="no_show", actor=actor, now=now, why=why,
+            verb="mark no-show")
+    return callback
+
+
+def reopen(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
+           now: dt.datetime, why: str = "") -> models.Callback:
+    """Reopen a completed (or cancelled, no-show) callback (E11); a new link version."""
+    callback = store.get(session, callback_id, for_update=True)
+    _change(session, callback, S.REOPENED, action="reopened", actor=actor, now=now, why=why,
+            verb="reopen")
+    callback.completed_at = None
+    return callback
+
+
+def available_agents(session: Session, cfg: CallbacksSettings,
+                     callback: models.Callback) -> list[models.User]:
+    """Campaign agents on shift when the window opens and with room in that slot (E10)."""
+    start = callback.window_start_at
+    end = start + cfg.slot_length
+    return [agent for agent in store.agents(session, callback.campaign_id)
+            if store.is_on_shift(agent, start)
+            and store.booked(session, callback.campaign_id, start, end, owner_id=agent.id,
+                             exclude_id=callback.id) < cfg.callbacks_per_agent_slot]
+
+
+def reassign(session: Session, cfg: CallbacksSettings, callback_id: int, *, to: str, actor: str,
+             now: dt.datetime, how: Notify | None = None) -> models.Callback:
+    """Give the callback to a colleague scheduled and free at its time (E10).
+
+    Raises
+    ------
+    campaigns.errors.InvalidInput
+        ``agent-unavailable``, naming the agents who are.
+    """
+    callback = store.get(session, callback_id, for_update=True)
+    free = available_agents(session, cfg, callback)
+    chosen = next((a for a in free if a.name == to), None)
+    if chosen is None:
+        names = ", ".join(a.name for a in free) or "nobody"
+        raise errors.InvalidInput(f"{to} is not scheduled and free at "
+                                  f"{callbacks._iso(callback.window_start_at)}; available: {names}",
+                                  fields={"to": "unavailable"}, error_id="agent-unavailable")
+    previous = store.owner_name(session, callback)
+    callback.owner_id = chosen.id
+    _change(session, callback, S(callback.status), action="reassigned", actor=actor, now=now,
+            verb="reassign", details={"previous_owner": previous, "owner": chosen.name})
+    if cfg.notify_on_reassign:
+        _notify(session, cfg, callback, notifications.Event.CALLBACK_REASSIGNED, now, how)
+    plan_reminders(session, cfg, callback, now)
+    return callback
+
+
+def add_note(session: Session, callback_id: int, *, body: str, actor: str,
+             now: dt.datetime) -> models.CallbackNote:
+    callback = store.get(session, callback_id)
+    note = store.add_note(session, callback.id, author=actor, body=body, now=now)
+    store.record_change(session, callback, action="note_added", actor=actor, at=now,
+                        before=S(callback.status), details={"note_id": note.id})
+    return note
+
+
+def edit_note(session: Session, note_id: int, *, body: str, actor: str,
+              now: dt.datetime) -> models.CallbackNote:
+    if not body.strip():
+        raise errors.InvalidInput("a note needs some text", fields={"body": "empty"})
+    note = store.get_note(session, note_id)
+    callback = store.get(session, note.callback_id)
+    previous = note.body
+    note.body, note.updated_at = body.strip(), now
+    store.record_change(session, callback, action="note_edited", actor=actor, at=now,
+                        before=S(callback.status),
+                        details={"note_id": note.id, "previous": previous})
+    return note
+
+
+# --------------------------------------------------------------------------- capacity
+
+
+def slot_capacity(session: Session, cfg: CallbacksSettings, campaign_id: int,
+                  start: dt.datetime, end: dt.datetime, *, exclude_id: int | None = None) -> int:
+    """Scheduled agents x callbacks_per_agent_slot - booked (E8)."""
+    on_shift = sum(1 for agent in store.agents(session, campaign_id)
+                   if store.is_on_shift(agent, start))
+    return callbacks.slot_capacity(on_shift, cfg.callbacks_per_agent_slot,
+                                   store.booked(session, campaign_id, start, end,
+                                                exclude_id=exclude_id))
+
+
+def slot_is_open(session: Session, cfg: CallbacksSettings, callback: models.Callback,
+                 start: dt.datetime, end: dt.datetime, now: dt.datetime) -> bool:
+    """Is ``[start, end)`` wholly legal for the callee and within capacity?"""
+    campaign = session.get(models.Campaign, callback.campaign_id)
+    record = session.get(models.Record, callback.record_id)
+    try:
+        legal = legal_windows(session, callback, campaign=campaign, record=record,
+                              number=callback.number_e164, start_at=start, end_at=end,
+                              tz=callback.tz, now=now)
+    except calling_hours.NoLegalMinute:
+        return False
+    if legal != [(start, end)]:
+        return False
+    return slot_capacity(session, cfg, callback.campaign_id, start, end,
+                         exclude_id=callback.id) > 0
+
+
+def open_slots(session: Session, cfg: CallbacksSettings, callback: models.Callback,
+               now: dt.datetime, *, days: int | None = None) -> list[callbacks.Slot]:
+    """Legal slots with capacity over the next ``days`` (default: the slot horizon)."""
+    campaign = session.get(models.Campaign, callback.campaign_id)
+    record = session.get(models.Record, callback.record_id)
+    end = now + dt.timedelta(days=days or cfg.slot_horizon_days)
+    try:
+        legal = legal_windows(session, callback, campaign=campaign, record=record,
+                              number=callback.number_e164, start_at=now, end_at=end,
+                              tz=callback.tz, now=now)
+    except calling_hours.NoLegalMinute:
+        return []
+    return callbacks.slots(legal, cfg.slot_length,
+                           lambda a, b: slot_capacity(session, cfg, callback.campaign_id, a, b,
+                                                      exclude_id=callback.id),
+                           not_before=now)
