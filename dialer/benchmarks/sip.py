@@ -132,6 +132,19 @@ def _sipp_rate(stats: Path) -> float:
     return best
 
 
+def _pss_mb(pids: list[int]) -> float:
+    """Proportional set size: shared library pages divided among the processes sharing them."""
+    total_kb = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+        except (FileNotFoundError, PermissionError):
+            continue
+    return round(total_kb / 1024, 1)
+
+
 def _rss_mb(pids: list[int]) -> float:
     total_kb = 0
     for pid in pids:
@@ -178,8 +191,8 @@ class _Tracker:
         return True
 
 
-async def measure_rate(settings: SipSettings, calls: int) -> dict[str, Any]:
-    """Place ``calls`` quick answered calls as fast as the pool takes them."""
+async def measure_rate(settings: SipSettings, calls: int, rate: float) -> dict[str, Any]:
+    """Offer ``calls`` quick answered calls at ``rate`` per second (at most what the pool takes)."""
     backend = sip.PjsuaBackend(settings)
     await backend.start()
     tracker = _Tracker(backend)
@@ -188,6 +201,9 @@ async def measure_rate(settings: SipSettings, calls: int) -> dict[str, Any]:
     try:
         started = time.monotonic()
         while len(ids) < calls:
+            delay = started + len(ids) / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
             try:
                 ids.append((await backend.originate(base.CallRequest(QUICK))).call_id)
             except errors.CallNotPlaced:  # every slot busy: wait for a call to end
@@ -225,6 +241,7 @@ async def measure_concurrency(settings: SipSettings, agents_uri: str, concurrent
         for leg, handle in zip(legs, up):
             await backend.bridge(handle, leg)
         rss = _rss_mb([os.getpid(), *backend.worker_pids()])
+        pss = _pss_mb([os.getpid(), *backend.worker_pids()])
         flowing = 0
         for handle in up:
             stats = await backend.media_stats(handle.call_id)
@@ -239,7 +256,7 @@ async def measure_concurrency(settings: SipSettings, agents_uri: str, concurrent
         return {"concurrent_calls": min(len(up) - len(lost), flowing),
                 "bridged": len(tracker.bridged), "agents_hearing": hearing,
                 "concurrency_failed": concurrent - min(len(up) - len(lost), flowing)
-                + (agents - hearing), "rss_mb": rss, "workers": settings.workers}
+                + (agents - hearing), "rss_mb": rss, "pss_mb": pss, "workers": settings.workers}
     finally:
         await backend.close()
         task.cancel()
@@ -258,7 +275,7 @@ async def _hears(backend: sip.PjsuaBackend, call_id: str, deadline_s: float) -> 
 
 
 def run_bench(*, calls: int, concurrent: int, agents: int, workers: int, cps: float,
-              baseline_calls: int) -> dict[str, Any]:
+              baseline_calls: int, offered_rate: float) -> dict[str, Any]:
     binary = shutil.which("sipp")
     if binary is None:
         raise common.usage_error("the sipp executable is not installed (Debian sip-tester)")
@@ -279,7 +296,7 @@ def run_bench(*, calls: int, concurrent: int, agents: int, workers: int, cps: fl
             rate_settings = SipSettings(domain=f"127.0.0.1:{customers.port}", port=base_port,
                                         workers=workers, max_cps_per_worker=cps,
                                         rtp_port_min=20000, rtp_port_max=29999)
-            rate = asyncio.run(measure_rate(rate_settings, calls))
+            rate = asyncio.run(measure_rate(rate_settings, calls, offered_rate))
             conc_settings = rate_settings.model_copy(update={"port": base_port + 300})
             conc = asyncio.run(measure_concurrency(conc_settings, f"127.0.0.1:{phones.port}",
                                                    concurrent, agents))
@@ -292,6 +309,7 @@ def run_bench(*, calls: int, concurrent: int, agents: int, workers: int, cps: fl
             "failed": rate["failed"] + conc["concurrency_failed"], "rss_mb": conc["rss_mb"],
             "bridged": conc["bridged"], "agents_hearing": conc["agents_hearing"],
             "workers": workers, "max_cps_per_worker": cps, "calls": calls,
+            "offered_calls_per_s": offered_rate, "pss_mb": conc["pss_mb"],
             "rate_outcomes": rate["rate_outcomes"], "load_average": os.getloadavg()[0]}
 
 
@@ -306,14 +324,16 @@ def run_bench(*, calls: int, concurrent: int, agents: int, workers: int, cps: fl
 @click.option("--cps-per-worker", "cps", type=click.FloatRange(0, 50, min_open=True),
               default=30.0, show_default=True)
 @click.option("--baseline-calls", type=click.IntRange(1), default=6000, show_default=True)
+@click.option("--rate", "offered_rate", type=click.FloatRange(0, min_open=True), default=250.0,
+              show_default=True, help="New calls per second offered in the rate measurement.")
 @common.common_options
 def command(calls: int, concurrent: int, agents: int, workers: int, cps: float,
-            baseline_calls: int) -> None:
+            baseline_calls: int, offered_rate: float) -> None:
     """Concurrent calls and new calls/s of the SIP backend against sipp, beside sipp's own rate."""
     if agents > workers or agents * 2 + (workers - agents) * 3 < concurrent:
         raise common.usage_error("not enough workers for the agents and concurrent calls "
                                  "(agent workers carry 2 customers, spare workers 3)", "workers")
     app = common.app()
     result = run_bench(calls=calls, concurrent=concurrent, agents=agents, workers=workers,
-                       cps=cps, baseline_calls=baseline_calls)
+                       cps=cps, baseline_calls=baseline_calls, offered_rate=offered_rate)
     app.emit(result, lambda: "\n".join(f"{k}: {v}" for k, v in result.items()))
