@@ -197,5 +197,6 @@ class AbandonController:
         self.live += 1
         self.abandoned += is_abandoned
         self._log_target += self._gain * (self.goal - float(is_abandoned))
+        # the ceiling keeps a burst of luck from buying a burst of abandons
         low, high = math.log(self.goal / 30), math.log(self.goal * 2)
         self._log_target = min(high, max(low, self._log_target))
