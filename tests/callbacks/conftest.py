@@ -68,6 +68,10 @@ def _agent(session, campaign, name, week: str) -> models.User:
 
 @pytest.fixture
 def world(session) -> World:
+    return make_world(session)
+
+
+def make_world(session) -> World:
     campaign = models.Campaign(name="Spring renewals", centre_tz=TZ, created_at=NOW,
                                updated_at=NOW)
     session.add(campaign)
@@ -107,3 +111,21 @@ def deliver(session, server: servers.SmtpServer, now: dt.datetime) -> list:
     dispatcher.deliver_due(factory, dispatcher.Senders(email=sender), now,
                            settings=notify_config.NotificationSettings())
     return server.handler.messages[before:]
+
+
+@pytest.fixture
+def lite(sqlite_url: str):
+    """A session on SQLite only (workflow tests; the store runs on both engines elsewhere)."""
+    from campaigns import db
+
+    engine = db.make_engine(sqlite_url)
+    factory = db.make_sessionmaker(engine)
+    with factory() as sess:
+        yield sess
+        sess.rollback()
+    engine.dispose()
+
+
+@pytest.fixture
+def lworld(lite) -> World:
+    return make_world(lite)
