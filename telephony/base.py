@@ -105,7 +105,8 @@ class CallEvent:
     q850_cause: int | None = None
     #: free text beside the codes (``ring_timeout``, ``worker_died``, ``engine_restart``...).
     cause: str = ""
-    #: the agent leg bridged to the call (``bridged``).
+    #: the agent leg bridged to the call (``bridged``); also set on the ``ended`` event of an
+    #: agent leg itself (then ``call_id == leg_id``: the agent's phone hung up, or its worker died).
     leg_id: str | None = None
 
 
@@ -139,7 +140,11 @@ class Backend(Protocol):
         """End a call (CANCEL before answer, BYE after)."""
 
     def events(self) -> AsyncIterator[CallEvent]:
-        """Every event of every call, in the order the backend saw them."""
+        """Every event of every call, in the order the backend saw them.
+
+        Iterate it from one task for the backend's lifetime: cancelling a pending
+        ``anext()`` (``asyncio.wait_for`` around it) ends an async generator for good.
+        """
 
     async def bridge(self, handle: CallHandle, agent_leg: AgentLeg) -> None:
         """Connect an answered call to an agent's leg."""

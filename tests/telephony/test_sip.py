@@ -144,15 +144,16 @@ def test_agent_phone_answers_and_stays_up(carrier: Sipp) -> None:
         async with calls.running(_backend(carrier, workers=1)) as rec:
             backend = rec.backend
             leg = await backend.agent_login(_agent(carrier))
-            await asyncio.sleep(1.0)  # the leg must still be up a while later
-            stats = await _media(backend, leg.leg_id, lambda s: s["rx_pkt"] > 10)
+            # still up a second of RTP later (50 packets/s)
+            stats = await _media(backend, leg.leg_id, lambda s: s["rx_pkt"] > 50)
+            assert K.ENDED not in rec.kinds(leg.leg_id)
             alive = backend.worker_of(leg.leg_id)
             await backend.agent_logout(leg)
             await rec.event(leg.leg_id, K.ENDED)
             return [alive, stats]
 
     worker, stats = calls.run(scenario())
-    assert worker == 0 and stats["rx_pkt"] > 10
+    assert worker == 0 and stats["rx_pkt"] > 50
 
 
 @pytest.mark.req("C3")
