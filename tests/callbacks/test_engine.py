@@ -1,0 +1,168 @@
+"""The engine's side: the missed ladder step by step (E9), the dial-time re-check (E17),
+the KPI report (E18)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from campaigns import callbacks, models
+from campaigns.callbacks import Step
+from campaigns.enums import CallbackStatus as S
+from campaigns.store import dnc as dnc_store
+from campaigns.store import hopper
+from dialer import callbacks_engine as engine
+from dialer import callbacks_portal as portal
+from dialer import callbacks_report
+from dialer import callbacks_service as service
+from tests.callbacks.conftest import CFG, NOW, deliver, ny
+
+EMAIL = service.Notify(channels=["email"])
+
+
+def _schedule(session, world, record=None, **kw):
+    values = dict(record_id=(record or world.record).id, actor="admin", now=NOW,
+                  start_at=ny(24, 10), end_at=ny(24, 12), how=EMAIL)
+    values.update(kw)
+    return service.schedule(session, CFG, **values)
+
+
+@pytest.mark.req("E9")
+def test_the_ladder_retries_hands_off_moves_a_day_notifies_then_closes(lite, lworld,
+                                                                       smtp_server):
+    callback = _schedule(lite, lworld, owner="bob")
+    token = service.link_url(CFG, callback, NOW).rsplit("/", 1)[1]
+    # missed inside the window: retry 10 minutes later
+    engine.on_missed(lite, CFG, callback.id, now=ny(24, 10, 5), why="no answer")
+    assert (callback.status, callback.ladder_step) == (S.MISSED, 0)
+    assert engine.sweep(lite, CFG, ny(24, 10, 14))["ladder_steps"] == 0
+    assert engine.sweep(lite, CFG, ny(24, 10, 15))["ladder_steps"] == 1
+    assert (callback.status, callback.ladder_step) == (S.DUE, Step.RETRY)
+    # missed again after the hand-off delay: anyone may take it now
+    engine.on_missed(lite, CFG, callback.id, now=ny(24, 10, 20))
+    assert (callback.status, callback.owner_id, callback.ladder_step) == (S.DUE, None,
+                                                                          Step.HANDOFF)
+    # missed again: the same window tomorrow, once this one has ended
+    engine.on_missed(lite, CFG, callback.id, now=ny(24, 11))
+    assert engine.sweep(lite, CFG, ny(24, 11, 59))["ladder_steps"] == 0
+    engine.sweep(lite, CFG, ny(24, 12))
+    assert (callback.status, callback.window_start_at, callback.window_end_at) == (
+        S.SCHEDULED, ny(25, 10), ny(25, 12))
+    # tomorrow's window passes without a call: the customer hears "we missed you"
+    deliver(lite, smtp_server, ny(24, 12))
+    assert engine.sweep(lite, CFG, ny(25, 12)) == {"missed": 1, "ladder_steps": 0}
+    assert (callback.status, callback.ladder_step) == (S.REQUESTED, Step.NOTIFY)
+    missed_mail = [m for m in deliver(lite, smtp_server, ny(25, 12))
+                   if m["X-Dialer-Event"] == "callback_missed"]
+    assert len(missed_mail) == 1 and missed_mail[0]["To"] == "ana@example.com"
+    # no new time within a week: closed, and the customer's links stop working
+    assert engine.sweep(lite, CFG, ny(25, 12) + dt.timedelta(days=7))["ladder_steps"] == 1
+    assert (callback.status, callback.ladder_step) == (S.MISSED, Step.CLOSE)
+    with pytest.raises(callbacks.LinkExpired):
+        portal.resolve(lite, CFG, token, ny(25, 13))
+    actions = [h["action"] for h in service.show(lite, callback)["history"]]
+    assert actions[1:] == ["missed", "ladder_retry", "missed", "ladder_handoff", "missed",
+                           "ladder_next_day", "missed", "ladder_notify", "ladder_closed"]
+
+
+@pytest.mark.req("E9")
+def test_this_call_did_not_happen_marks_a_callback_missed_by_hand(lite, lworld):
+    callback = _schedule(lite, lworld)
+    engine.on_missed(lite, CFG, callback.id, now=ny(24, 10, 30), actor="bob",
+                     why="this call did not happen")
+    event = service.show(lite, callback)["history"][-1]
+    assert (event["action"], event["actor"], event["why"]) == ("missed", "bob",
+                                                               "this call did not happen")
+    assert callback.missed_at == ny(24, 10, 30)
+
+
+@pytest.mark.parametrize("done,missed,has_owner,expected", [
+    (0, (10, 5), True, (Step.RETRY, (10, 15))),
+    (0, (11, 55), False, (Step.NEXT_DAY, (12, 0))),
+    (0, (11, 55), True, (Step.HANDOFF, (11, 55))),
+    (1, (10, 5), True, (Step.HANDOFF, (10, 15))),
+    (1, (10, 5), False, (Step.NEXT_DAY, (12, 0))),
+    (3, (12, 0), False, (Step.NOTIFY, (12, 0))),
+])
+@pytest.mark.req("E9")
+def test_ladder_steps_and_their_timing(done, missed, has_owner, expected):
+    planned = callbacks.next_step(done=done, missed_at=ny(24, *missed),
+                                  window_start_at=ny(24, 10), window_end_at=ny(24, 12),
+                                  has_owner=has_owner, ladder=CFG.ladder)
+    assert (planned.step, planned.at) == (expected[0], ny(24, *expected[1]))
+
+
+@pytest.mark.req("E9")
+def test_next_day_keeps_the_wall_clock_across_dst():
+    start, end = callbacks.next_day(ny(7, 10, month=3), ny(7, 12, month=3), "America/New_York")
+    assert (start, end) == (ny(8, 10, month=3), ny(8, 12, month=3))
+    assert start - ny(7, 10, month=3) == dt.timedelta(hours=23)
+
+
+def _claim(session, world, at):
+    # a fresh national registry scrub, or the registry rule blocks every call
+    session.add(models.RegistryScrub(source="us-national", imported_at=at - dt.timedelta(days=1),
+                                     numbers=1))
+    session.flush()
+    return hopper.claim(session, world.campaign.id, engine_id="e1", now=at,
+                        lease=dt.timedelta(minutes=2), limit=5)
+
+
+@pytest.mark.req("E17")
+def test_a_claimed_callback_dials_its_own_number_not_the_records_primary(session, world):
+    callback = _schedule(session, world, number="+12125550199")
+    [work] = [w for w in _claim(session, world, ny(24, 10, 1)) if w.kind == "callback"]
+    check = engine.dial_check(session, work, ny(24, 10, 1))
+    assert (work.callback_id, work.number_e164) == (callback.id, "+12125550199")
+    assert (check.is_allowed, check.number_e164) == (True, "+12125550199")
+    assert world.record.phones[0].e164 != check.number_e164
+
+
+@pytest.mark.req("E17")
+def test_dnc_added_after_scheduling_blocks_the_dial(session, world):
+    _schedule(session, world, number="+12125550199")
+    [work] = [w for w in _claim(session, world, ny(24, 10, 1)) if w.kind == "callback"]
+    dnc_store.add(session, ["+12125550199"], campaign_id=None, source="manual", now=ny(24, 10))
+    check = engine.dial_check(session, work, ny(24, 10, 1))
+    assert check.is_allowed is False
+    assert "dnc" in check.reasons
+
+
+@pytest.mark.req("E17")
+def test_calling_hours_are_rechecked_at_dial_time(session, world):
+    callback = _schedule(session, world, start_at=ny(24, 19), end_at=ny(24, 21))
+    [work] = [w for w in _claim(session, world, ny(24, 20, 59)) if w.kind == "callback"]
+    assert engine.dial_check(session, work, ny(24, 20, 59)).is_allowed is True
+    late = engine.dial_check(session, work, ny(24, 21, 1))
+    assert late.is_allowed is False
+    assert any(r.startswith("outside_hours") for r in late.reasons)
+    assert "outside_callback_window" in late.reasons
+    assert callback.number_e164 == late.number_e164
+
+
+@pytest.mark.req("E18")
+def test_report_counts_per_campaign_and_agent(lite, lworld):
+    on_time = _schedule(lite, lworld, owner="bob")
+    service.complete(lite, CFG, on_time.id, actor="bob", now=ny(24, 11, 50), outcome="ok",
+                     time_taken_s=300)
+    late = _schedule(lite, lworld, owner="bob")
+    service.complete(lite, CFG, late.id, actor="bob", now=ny(24, 12, 30), outcome="ok",
+                     time_taken_s=600)
+    cancelled = _schedule(lite, lworld, owner="bob")
+    service.cancel(lite, CFG, cancelled.id, actor="admin", now=NOW, reason="duplicate")
+    shown = _schedule(lite, lworld, record=lworld.other)
+    service.reschedule(lite, CFG, shown.id, actor="admin", now=NOW, start_at=ny(25, 10),
+                       end_at=ny(25, 11), how=EMAIL)
+    service.no_show(lite, CFG, shown.id, actor="admin", now=ny(25, 10, 30))
+    missed = _schedule(lite, lworld, record=lworld.other)
+    engine.on_missed(lite, CFG, missed.id, now=ny(24, 11, 55))
+    [campaign] = callbacks_report.report(lite)["campaigns"]
+    assert (campaign["callbacks"], campaign["completed"], campaign["kept_on_time"],
+            campaign["missed"], campaign["rescheduled"], campaign["no_show"],
+            campaign["cancelled"]) == (5, 2, 1, 1, 1, 1, 1)
+    assert campaign["lateness"]["on_time"] == 1 and campaign["lateness"]["<=60m"] == 1
+    bob = next(a for a in campaign["agents"] if a["agent"] == "bob")
+    anyone = next(a for a in campaign["agents"] if a["agent"] == "(anyone)")
+    assert (bob["callbacks"], bob["kept_on_time"], bob["cancelled"]) == (3, 1, 1)
+    assert (anyone["callbacks"], anyone["no_show"], anyone["rescheduled"]) == (2, 1, 1)
