@@ -262,7 +262,8 @@ def may_dial(target: Target, at: dt.datetime) -> Decision:
         local = at.astimezone(zone)
         minute = local.hour * 60 + local.minute
         weekday = local.weekday()
-        if is_special and (not table.is_holiday_only
+        if is_special and (not table.is_date_simple
+                           or not table.first_ordinal <= local.toordinal() <= table.last_ordinal
                            or local.toordinal() in table.holiday_ordinals):
             is_open, found, end = _check_special(table, local, minute, weekday)
             if not is_open:

@@ -115,9 +115,12 @@ class Table:
     parts: tuple[Part, ...]
     weekly: tuple[Day, ...]
     special: tuple[Part, ...]
-    #: the special parts are all "closed on holidays" parts; then only these dates are special.
-    is_holiday_only: bool = False
+    #: the special parts only close whole dates (holidays closed, dates outside an operating
+    #: schedule): then only those dates need them, every other date uses ``weekly``.
+    is_date_simple: bool = False
     holiday_ordinals: frozenset[int] = frozenset()
+    first_ordinal: int = 1
+    last_ordinal: int = dt.date.max.toordinal()
     #: per weekday, filled on first use by :func:`closed_reasons`.
     closed: list[list[tuple[str, ...] | None] | None] = dataclasses.field(
         default_factory=lambda: [None] * 7)
@@ -140,7 +143,8 @@ def table(parts: Sequence[Part]) -> Table:
 @functools.lru_cache(maxsize=4096)
 def _table(parts: tuple[Part, ...]) -> Table:
     weekly = []
-    steady = [p for p in parts if p.gate is None and not isinstance(p.holiday, Day)]
+    steady = [p for p in parts if (p.gate is None or p.is_gate_closing)
+              and not isinstance(p.holiday, Day)]
     for weekday in range(7):
         combined = OPEN
         for part in steady:
@@ -149,10 +153,14 @@ def _table(parts: tuple[Part, ...]) -> Table:
                 combined = combined & found
         weekly.append(combined)
     special = tuple(p for p in parts if p.is_special)
-    is_holiday_only = all(p.gate is None and p.holiday == "closed" for p in special)
-    ordinals = frozenset().union(*(p.holiday_ordinals for p in special)) if is_holiday_only \
+    is_date_simple = all((p.gate is None and p.holiday == "closed")
+                         or (p.is_gate_closing and p.holiday is None) for p in special)
+    ordinals = frozenset().union(*(p.holiday_ordinals for p in special)) if is_date_simple \
         else frozenset()
-    return Table(tuple(parts), tuple(weekly), special, is_holiday_only, ordinals)
+    gates = [p.gate for p in special if p.is_gate_closing and p.gate is not None]
+    return Table(tuple(parts), tuple(weekly), special, is_date_simple, ordinals,
+                 max((g[0] for g in gates), default=1),
+                 min((g[1] for g in gates), default=dt.date.max.toordinal()))
 
 
 _PARTS: dict[tuple[int, str], tuple[calling_rules.RuleSet, Part]] = {}

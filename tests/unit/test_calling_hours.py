@@ -365,3 +365,17 @@ def test_engine_modules_do_no_io(module: str) -> None:
                  if isinstance(node, ast.ImportFrom)}
     assert not imported & {"sqlalchemy", "asyncio", "fastapi", "pjsua2", "asterisk", "socket",
                            "requests", "httpx", "time"}
+
+
+@pytest.mark.req("B11")
+def test_operating_schedule_dates_bound_the_campaign() -> None:
+    schedule = ch.Schedule("America/New_York", start=dt.time(9), end=dt.time(17),
+                           start_date=dt.date(2026, 7, 6), end_date=dt.date(2026, 7, 10))
+    target = ch.resolve_target("+12125550100", schedule=schedule)
+    assert ch.may_dial(target, at_local(NY, 2026, 7, 3, 12)).reasons == ("operating_schedule",)
+    assert ch.next_dialable_at(target, at_local(NY, 2026, 7, 3, 12), DAY * 7) \
+        == at_local(NY, 2026, 7, 6, 9)
+    assert ch.may_dial(target, at_local(NY, 2026, 7, 8, 12)).allowed_until \
+        == at_local(NY, 2026, 7, 8, 17)
+    assert ch.may_dial(target, at_local(NY, 2026, 7, 10, 16, 59)).is_allowed
+    assert not ch.may_dial(target, at_local(NY, 2026, 7, 11, 12)).is_allowed

@@ -82,10 +82,13 @@ def test_allowed_until_is_still_allowed_a_minute_before(target: ch.Target,
 
 times = st.times().map(lambda t: t.replace(second=0, microsecond=0))
 windows = st.none() | st.tuples(times, times).filter(lambda w: w[0] < w[1])
+dates = st.none() | st.dates(min_value=dt.date(2023, 12, 1), max_value=dt.date(2033, 1, 31))
 schedules = st.none() | st.builds(
-    lambda zone, days, w: ch.Schedule(zone, tuple(sorted(days)), w[0], w[1]),
+    lambda zone, days, w, first, last: ch.Schedule(zone, tuple(sorted(days)), w[0], w[1],
+                                                   first, last),
     st.sampled_from(["Europe/London", "America/New_York", "Asia/Kolkata", "UTC"]),
-    st.sets(st.integers(0, 6), min_size=1), st.tuples(times, times).filter(lambda w: w[0] < w[1]))
+    st.sets(st.integers(0, 6), min_size=1), st.tuples(times, times).filter(lambda w: w[0] < w[1]),
+    dates, dates)
 
 
 @pytest.mark.req("B17", "B8", "B11")
