@@ -143,6 +143,18 @@ def load_target(session: Session, campaign: models.Campaign, now: dt.datetime, *
         bool(campaign.allow_requested_callbacks_outside_hours), rules)
 
 
+def decide(session: Session, campaign: models.Campaign, phone: models.PhoneNumber,
+           now: dt.datetime, *, rules: calling_rules.RuleSet | None = None
+           ) -> calling_hours.Decision:
+    """May ``phone`` be dialled for ``campaign`` at ``now``?  (load the target, then judge it)
+
+    For the hopper when it queues a record and the orchestrator right before it
+    dials: a DNC entry or suspension added in between is seen.
+    """
+    return calling_hours.may_dial(load_target(session, campaign, now, phone=phone, rules=rules),
+                                  now)
+
+
 def _attempts(session: Session, e164: str, record_id: int | None,
               since: dt.datetime) -> list[Any]:
     who = models.Attempt.number_e164 == e164

@@ -67,6 +67,7 @@ def test_dnc_added_after_queueing_is_seen_at_dial_time(session) -> None:
     session.flush()
     target = store.load_target(session, campaign, NOW, phone=phone, is_registry_checked=False)
     assert calling_hours.may_dial(target, NOW).reasons == ("dnc",)
+    assert "dnc" in store.decide(session, campaign, phone, NOW).reasons
     assert not store.is_dnc(session, phone.e164, None, NOW)
     session.add(models.DncEntry(e164=phone.e164, scope="global", added_at=NOW,
                                 expires_at=NOW - dt.timedelta(days=1)))
