@@ -123,11 +123,12 @@ def _retries(session: Session, campaign_id: int, *, engine_id: str, now: dt.date
                     .values(status=RetryStatus.CLAIMED, claimed_by=engine_id, claimed_until=until)
                     .execution_options(synchronize_session=False))
     _mark(session, [r.record_id for r in rows], engine_id, until)
+    primaries = _primaries(session, [r.record_id for r in rows if r.e164 is None])
     work = []
     for row in rows:
         number, phone_id = row.e164, row.phone_number_id
         if number is None:
-            number, phone_id = _primary(session, row.record_id)
+            number, phone_id = primaries.get(row.record_id, ("", None))
         work.append(Work("retry", campaign_id, row.record_id, number, phone_id, retry_id=row.id))
     return work
 
@@ -147,21 +148,22 @@ def _new_records(session: Session, campaign_id: int, *, engine_id: str, now: dt.
     if not ids:
         return []
     _mark(session, ids, engine_id, until)
-    work = []
-    for record_id in ids:
-        number, phone_id = _primary(session, record_id)
-        work.append(Work("new", campaign_id, record_id, number, phone_id))
-    return work
+    primaries = _primaries(session, ids)
+    return [Work("new", campaign_id, record_id, *primaries.get(record_id, ("", None)))
+            for record_id in ids]
 
 
-def _primary(session: Session, record_id: int) -> tuple[str, int | None]:
-    """The record's first valid number (primary before alternates)."""
-    row = session.execute(
-        select(models.PhoneNumber.e164, models.PhoneNumber.id)
-        .where(models.PhoneNumber.record_id == record_id, models.PhoneNumber.is_valid.is_(True))
-        .order_by(models.PhoneNumber.kind != PhoneKind.PRIMARY, models.PhoneNumber.position)
-        .limit(1)).first()
-    return (row.e164, row.id) if row else ("", None)
+def _primaries(session: Session, record_ids: list[int]) -> dict[int, tuple[str, int | None]]:
+    """Each record's first valid number (primary before alternates), in one query."""
+    rows = session.execute(
+        select(models.PhoneNumber.record_id, models.PhoneNumber.e164, models.PhoneNumber.id)
+        .where(models.PhoneNumber.record_id.in_(record_ids), models.PhoneNumber.is_valid.is_(True))
+        .order_by(models.PhoneNumber.record_id, models.PhoneNumber.kind != PhoneKind.PRIMARY,
+                  models.PhoneNumber.position))
+    found: dict[int, tuple[str, int | None]] = {}
+    for record_id, e164, phone_id in rows:
+        found.setdefault(record_id, (e164, phone_id))
+    return found
 
 
 def _one_per_record(rows: list) -> list:
