@@ -238,7 +238,7 @@ async def measure_concurrency(settings: SipSettings, agents_uri: str, concurrent
                    for _ in range(concurrent)]
         await tracker.until(lambda: all(h.call_id in tracker.answered for h in handles), 20)
         up = [h for h in handles if h.call_id in tracker.answered]
-        for leg, handle in zip(legs, up):
+        for leg, handle in _pairs(backend, legs, up):
             await backend.bridge(handle, leg)
         rss = _rss_mb([os.getpid(), *backend.worker_pids()])
         pss = _pss_mb([os.getpid(), *backend.worker_pids()])
@@ -261,6 +261,27 @@ async def measure_concurrency(settings: SipSettings, agents_uri: str, concurrent
         await backend.close()
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+def _pairs(backend: sip.PjsuaBackend, legs: list[base.AgentLeg],
+           calls: list[base.CallHandle]) -> list[tuple[base.AgentLeg, base.CallHandle]]:
+    """Each agent with a customer of its own worker, else one from a spare worker.
+
+    As the engine would: a loopback leg needs a free slot in the customer's worker,
+    and an agent's worker keeps its spare slot for the bridge legs coming to it.
+    """
+    agent_workers = {backend.worker_of(leg.leg_id) for leg in legs}
+    free = list(calls)
+    pairs = []
+    for leg in legs:
+        home = backend.worker_of(leg.leg_id)
+        choice = (next((c for c in free if backend.worker_of(c.call_id) == home), None)
+                  or next((c for c in free if backend.worker_of(c.call_id) not in agent_workers),
+                          None))
+        if choice is not None:
+            free.remove(choice)
+            pairs.append((leg, choice))
+    return pairs
 
 
 async def _hears(backend: sip.PjsuaBackend, call_id: str, deadline_s: float) -> bool:
