@@ -28,11 +28,16 @@ def on_missed(session: Session, cfg: CallbacksSettings, callback_id: int, *, now
               actor: str = "engine", why: str = "not completed in its window") -> models.Callback:
     """Mark a callback missed and apply the ladder steps already due (E9)."""
     callback = store.get(session, callback_id, for_update=True)
+    _miss(session, cfg, callback, now=now, actor=actor, why=why)
+    return callback
+
+
+def _miss(session: Session, cfg: CallbacksSettings, callback: models.Callback, *,
+          now: dt.datetime, actor: str, why: str) -> list[Step]:
     callback.missed_at = now
     service._change(session, callback, S.MISSED, action="missed", actor=actor, now=now, why=why,
                     verb="mark missed")
-    advance(session, cfg, callback, now)
-    return callback
+    return advance(session, cfg, callback, now)
 
 
 def advance(session: Session, cfg: CallbacksSettings, callback: models.Callback,
@@ -103,11 +108,11 @@ def _next_day(session: Session, cfg: CallbacksSettings, callback: models.Callbac
 
 def sweep(session: Session, cfg: CallbacksSettings, now: dt.datetime) -> dict[str, int]:
     """Mark overdue callbacks missed and run due ladder steps; returns counts."""
-    missed = 0
+    missed = steps = 0
     for callback in store.overdue(session, now):
-        on_missed(session, cfg, callback.id, now=now)
+        steps += len(_miss(session, cfg, callback, now=now, actor="engine",
+                           why="not completed in its window"))
         missed += 1
-    steps = 0
     for callback in store.on_ladder(session):
         steps += len(advance(session, cfg, callback, now))
     return {"missed": missed, "ladder_steps": steps}

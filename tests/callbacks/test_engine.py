@@ -51,7 +51,7 @@ def test_the_ladder_retries_hands_off_moves_a_day_notifies_then_closes(lite, lwo
         S.SCHEDULED, ny(25, 10), ny(25, 12))
     # tomorrow's window passes without a call: the customer hears "we missed you"
     deliver(lite, smtp_server, ny(24, 12))
-    assert engine.sweep(lite, CFG, ny(25, 12)) == {"missed": 1, "ladder_steps": 0}
+    assert engine.sweep(lite, CFG, ny(25, 12)) == {"missed": 1, "ladder_steps": 1}
     assert (callback.status, callback.ladder_step) == (S.REQUESTED, Step.NOTIFY)
     missed_mail = [m for m in deliver(lite, smtp_server, ny(25, 12))
                    if m["X-Dialer-Event"] == "callback_missed"]
