@@ -326,7 +326,8 @@ def run_bench(*, calls: int, concurrent: int, agents: int, workers: int, cps: fl
             phones.stop()
     return {"concurrent_calls": conc["concurrent_calls"], "calls_per_s": rate["calls_per_s"],
             "sipp_calls_per_s": round(baseline, 1),
-            "ratio_to_sipp": round(rate["calls_per_s"] / baseline, 3) if baseline else None,
+            "ratio_to_sipp": round(rate["calls_per_s"] / round(baseline, 1), 3)
+            if baseline else None,
             "failed": rate["failed"] + conc["concurrency_failed"], "rss_mb": conc["rss_mb"],
             "bridged": conc["bridged"], "agents_hearing": conc["agents_hearing"],
             "workers": workers, "max_cps_per_worker": cps, "calls": calls,
