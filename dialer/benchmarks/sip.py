@@ -127,7 +127,7 @@ def _sipp_rate(stats: Path) -> float:
     best = 0.0
     for row in rows[1:]:
         elapsed = float(row[now].split("\t")[-1]) - float(row[start].split("\t")[-1])
-        if elapsed > 0.5:
+        if elapsed > 0.05:
             best = max(best, int(row[ok]) / elapsed)
     return best
 
