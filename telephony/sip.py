@@ -87,7 +87,8 @@ class PjsuaBackend:
 
     capabilities = base.Capabilities(supports_amd=False, supports_bridge=True, supports_play=True)
 
-    def __init__(self, settings: SipSettings, *, log_level: int = 0) -> None:
+    def __init__(self, settings: SipSettings, *, log_level: int = 0,
+                 rtp_timeout_s: float = 60.0) -> None:
         span = (settings.rtp_port_max - settings.rtp_port_min + 1) // settings.workers
         if span < 12:
             raise errors.BackendConfigError(
@@ -98,6 +99,8 @@ class PjsuaBackend:
                                             fields={"telephony.sip.port": "too high"})
         self.settings = settings
         self.log_level = log_level
+        #: hang up an answered call after this long without RTP (0: never).
+        self.rtp_timeout_s = rtp_timeout_s
         self.rtp_span = span
         self.capabilities = base.Capabilities(
             supports_amd=False, max_calls=settings.workers * 3)
@@ -123,6 +126,7 @@ class PjsuaBackend:
                   "username": s.username, "password": s.password, "register": s.registration,
                   "rtp_port": s.rtp_port_min + worker.index * self.rtp_span,
                   "rtp_port_range": self.rtp_span, "log_level": self.log_level,
+                  "rtp_timeout_s": self.rtp_timeout_s,
                   "parent_pid": os.getpid()}
         loop = asyncio.get_running_loop()
         worker.ready = loop.create_future()

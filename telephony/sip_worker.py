@@ -5,6 +5,9 @@ and talks JSON lines: commands on our stdin, events on our stdout (the original
 stdout is kept for events; fd 1 is pointed at /dev/null so that nothing pjproject
 prints can corrupt the stream).
 
+Answered calls that receive no RTP for ``rtp_timeout_s`` (config) are hung up with
+cause ``rtp_timeout``: a BYE lost under load must not leave a call up forever.
+
 Commands (``op``): ``call`` (id, uri, caller_id, timeout_s, headers), ``hangup`` (id),
 ``connect`` (a, b: mix two calls both ways), ``play`` (id, file), ``stats`` (ids),
 ``quit``.  Events (``ev``): ``ready``, ``ringing``, ``answered``, ``ended`` (status,
@@ -53,6 +56,7 @@ class Worker:
         self.pairs: dict[str, str] = {}
         self.players: dict[str, list[Any]] = {}
         self.is_stopping = False
+        self.next_rtp_check = 0.0
         self.inbuf = b""
         self.ep = pj.Endpoint()
         self.account: WorkerAccount | None = None
@@ -120,6 +124,7 @@ class Worker:
             self.ep.libHandleEvents(10)
             self._read_commands()
             self._check_ring_timeouts()
+            self._check_rtp()
             self._reap()
             if os.getppid() != parent:
                 self.is_stopping = True
@@ -241,6 +246,25 @@ class Worker:
                 call.deadline = None
                 self._hangup(call, cause="ring_timeout")
 
+    def _check_rtp(self) -> None:
+        """Hang up answered calls that received no RTP for ``rtp_timeout_s`` (a lost BYE)."""
+        timeout = float(self.config.get("rtp_timeout_s") or 0)
+        now = time.monotonic()
+        if timeout <= 0 or now < self.next_rtp_check:
+            return
+        self.next_rtp_check = now + min(1.0, timeout / 2)
+        for call in list(self.calls.values()):
+            if not call.is_answered or call.cause:
+                continue
+            try:
+                received = call.getStreamStat(0).rtcp.rxStat.pkt
+            except pj.Error:
+                continue
+            if received != call.rx_pkt:
+                call.rx_pkt, call.rx_at = received, now
+            elif now - call.rx_at > timeout:
+                self._hangup(call, cause="rtp_timeout")
+
     def _reap(self) -> None:
         while self.dead:
             call = self.dead.pop()
@@ -359,6 +383,9 @@ class WorkerCall(pj.Call):
         self.is_refused = False
         self.cause = ""
         self.q850: int | None = None
+        #: RTP packets received at the last check, and when that count last changed.
+        self.rx_pkt = -1
+        self.rx_at = time.monotonic()
 
     def audio(self) -> Any:
         """The call's conference port, or None while it has no active audio."""
@@ -383,6 +410,7 @@ class WorkerCall(pj.Call):
             self.worker.emit({"ev": "ringing", "id": self.call_id, "status": info.lastStatusCode})
         elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self.is_answered:
             self.is_answered = True
+            self.rx_at = time.monotonic()
             self.deadline = None
             self.worker.emit({"ev": "answered", "id": self.call_id})
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:

@@ -134,6 +134,19 @@ def test_dialer_hangs_up_an_answered_call_with_bye(carrier: Sipp) -> None:
     calls.wait_until_sync(lambda: carrier.received("BYE") > before)
 
 
+@pytest.mark.req("C4")
+def test_answered_call_without_rtp_is_hung_up(carrier: Sipp) -> None:
+    # the carrier without echo: a 0300 call is answered but no RTP ever comes back
+    async def scenario() -> base.CallEvent:
+        backend = sip.PjsuaBackend(sip_settings(carrier, workers=1), rtp_timeout_s=1.0)
+        async with calls.running(backend) as rec:
+            handle = await _answered(rec)
+            return await rec.ended(handle.call_id)
+
+    ended = calls.run(scenario())
+    assert (ended.outcome, ended.cause) == (O.ANSWERED, "rtp_timeout")
+
+
 # -- agents and bridging (C3, C9) ----------------------------------------------------------
 
 
