@@ -204,7 +204,7 @@ def slots(legal: Iterable[tuple[dt.datetime, dt.datetime]], length: dt.timedelta
     for start, end in legal:
         first = max(start, not_before)
         epoch = int(first.timestamp())
-        moment = dt.datetime.fromtimestamp(-(-epoch // step) * step, dt.timezone.utc)
+        moment = dt.datetime.fromtimestamp(-(-epoch // step) * step, dt.UTC)
         while moment + length <= end and len(out) < limit:
             capacity = capacity_of(moment, moment + length)
             if capacity > 0:
@@ -368,7 +368,7 @@ def read_link(token: str, secret: str, now: dt.datetime) -> LinkClaim:
     if not hmac.compare_digest(parts[3], _mac(payload, secret)):
         raise LinkError("this link is not valid")
     callback_id, version, expires = (int(p) for p in parts[:3])
-    expires_at = dt.datetime.fromtimestamp(expires, dt.timezone.utc)
+    expires_at = dt.datetime.fromtimestamp(expires, dt.UTC)
     if now >= expires_at:
         raise LinkExpired("this link has expired")
     return LinkClaim(callback_id, version, expires_at)
@@ -411,4 +411,4 @@ def as_dict(callback: Any, *, owner: str | None, history: Sequence[dict[str, Any
 def _iso(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from campaigns import callbacks, calling_hours, errors, localtime, models, notifications
 from campaigns.enums import CallbackStatus as S
-from campaigns.store import callbacks as store
 from dialer import callbacks_service as service
 from dialer.callbacks_config import CallbacksSettings
 
@@ -65,7 +64,7 @@ def _offered(session: Session, cfg: CallbacksSettings, callback: models.Callback
 
 
 def _parse(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return dt.datetime.fromisoformat(text)
 
 
 def customer_view(session: Session, cfg: CallbacksSettings, token: str,

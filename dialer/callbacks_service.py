@@ -22,7 +22,7 @@ from campaigns import callbacks, calling_hours, errors, localtime, models, notif
 from campaigns.enums import CallbackStatus as S
 from campaigns.enums import Channel, RecordStatus
 from campaigns.store import callbacks as store
-from campaigns.store import compliance, outbox, users, webhooks
+from campaigns.store import compliance, outbox, outcomes, users, webhooks
 from dialer.callbacks_config import CallbacksSettings
 
 logger = logging.getLogger(__name__)
@@ -278,13 +278,47 @@ def schedule(session: Session, cfg: CallbacksSettings, *, record_id: int, actor:
     return callback
 
 
+def wrap_up_request(session: Session, *, record_id: int, now: dt.datetime,
+                    start_at: dt.datetime, end_at: dt.datetime, tz: str = "", number: str = "",
+                    owner: str | None = None, note: str = "") -> outcomes.CallbackRequest:
+    """Validate and clip the callback an agent asks for in wrap-up (E1, E2), before
+    ``outcomes.apply_disposition`` stores it; then call :func:`adopt`.
+
+    Raises
+    ------
+    campaigns.calling_hours.NoLegalMinute
+        The window has no legal minute.
+    """
+    record = session.get(models.Record, record_id)
+    if record is None:
+        raise errors.NotFound("record", record_id)
+    campaign = session.get(models.Campaign, record.campaign_id)
+    e164, _ = _number(record, number)
+    tz = tz or _zone_of(session, campaign, record, e164, now)
+    callbacks.check_window(start_at, end_at, now)
+    legal = legal_windows(session, None, campaign=campaign, record=record, number=e164,
+                          start_at=max(start_at, now), end_at=end_at, tz=tz, now=now)
+    clipped = callbacks.clip(max(start_at, now), end_at, legal)
+    return outcomes.CallbackRequest(clipped.start_at, clipped.end_at, tz, e164,
+                                    _owner_id(session, owner), note)
+
+
 def adopt(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
-          now: dt.datetime, how: Notify | None = None) -> models.Callback:
+          now: dt.datetime, is_clipped: bool = False,
+          how: Notify | None = None) -> models.Callback:
     """Finish a callback that wrap-up created (``outcomes.apply_disposition``): audit,
-    webhook, confirmation and reminders."""
+    webhook, confirmation and reminders.  ``is_clipped``: :func:`wrap_up_request` clipped
+    the window the agent asked for (``CallbackRequest`` cannot carry it)."""
     callback = store.get(session, callback_id)
+    campaign = session.get(models.Campaign, callback.campaign_id)
+    record = session.get(models.Record, callback.record_id)
+    legal = legal_windows(session, callback, campaign=campaign, record=record,
+                          number=callback.number_e164, start_at=callback.window_start_at,
+                          end_at=callback.window_end_at, tz=callback.tz, now=now)
+    callback.earliest_legal_at = legal[0][0]
+    callback.is_clipped = is_clipped
     store.record_change(session, callback, action="scheduled", actor=actor, at=now, before=None,
-                        why=callback.notes)
+                        why=callback.notes, details={"is_clipped": is_clipped})
     webhooks.enqueue_event(session, campaign_id=callback.campaign_id, event="callback.scheduled",
                            data={"callback": callbacks.as_dict(
                                callback, owner=store.owner_name(session, callback)),

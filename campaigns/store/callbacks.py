@@ -75,7 +75,7 @@ def history(session: Session, callback_id: int) -> list[dict[str, Any]]:
     """The callback's audit events, oldest first, as plain dicts."""
     out = []
     for event in audit.events(session, entity=ENTITY, entity_id=callback_id):
-        at = event.at if event.at.tzinfo else event.at.replace(tzinfo=dt.timezone.utc)
+        at = event.at if event.at.tzinfo else event.at.replace(tzinfo=dt.UTC)
         out.append({"at": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "actor": event.actor,
                     "action": event.action.removeprefix("callback."),
                     "from": event.details.get("from"), "to": event.details.get("to"),

@@ -8,7 +8,8 @@ for a new one).  ``--now`` (hidden) replays a command at another instant.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -29,12 +30,12 @@ def _now(text: str | None) -> dt.datetime:
     if not text:
         return utcnow()
     try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise common.usage_error(f"--now {text!r} is not an ISO instant", "now") from None
     if value.tzinfo is None:
         raise common.usage_error("--now needs an offset (e.g. 2026-11-24T15:00:00Z)", "now")
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 def _window(day: str, start: str, end: str, tz: str) -> tuple[dt.datetime, dt.datetime]:
@@ -382,7 +383,7 @@ def report(campaign_name: str | None, since: str | None) -> None:
     if since:
         try:
             since_at = dt.datetime.combine(dt.date.fromisoformat(since), dt.time(),
-                                           dt.timezone.utc)
+                                           dt.UTC)
         except ValueError:
             raise common.usage_error(f"--since {since!r} must be a date", "since") from None
     with app.session() as session:

@@ -19,7 +19,7 @@ from tests import pg
 from tests.notify import servers
 
 #: Monday 23 November 2026, 10:00 in New York (EST, UTC-5).
-NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)
 TZ = "America/New_York"
 SECRET = "k" * 40
 CFG = CallbacksSettings(public_base_url="https://dialer.test", link_secret=SECRET)

@@ -22,8 +22,8 @@ EMAIL = service.Notify(channels=["email"])
 
 
 def _schedule(session, world, record=None, **kw):
-    values = dict(record_id=(record or world.record).id, actor="admin", now=NOW,
-                  start_at=ny(24, 10), end_at=ny(24, 12), how=EMAIL)
+    values = {"record_id": (record or world.record).id, "actor": "admin", "now": NOW,
+                  "start_at": ny(24, 10), "end_at": ny(24, 12), "how": EMAIL}
     values.update(kw)
     return service.schedule(session, CFG, **values)
 

@@ -15,8 +15,8 @@ from tests.callbacks.conftest import CFG, NOW, TZ, ny
 
 
 def _schedule(session, world, **kw):
-    values = dict(record_id=world.record.id, actor="admin", now=NOW, start_at=ny(24, 10),
-                  end_at=ny(24, 11))
+    values = {"record_id": world.record.id, "actor": "admin", "now": NOW, "start_at": ny(24, 10),
+                  "end_at": ny(24, 11)}
     values.update(kw)
     return service.schedule(session, CFG, **values)
 
@@ -69,12 +69,12 @@ def test_a_window_partly_outside_legal_hours_is_clipped_and_says_so(session, wor
 @pytest.mark.req("E2")
 def test_a_window_across_the_dst_change_is_clipped_in_standard_time(session, world):
     # Sunday 1 November 2026: clocks go back at 02:00; 08:00 EST is 13:00 UTC.
-    now = dt.datetime(2026, 10, 31, 12, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 10, 31, 12, 0, tzinfo=dt.UTC)
     callback = _schedule(session, world, now=now, start_at=ny(1, 0, 30),
                          end_at=ny(1, 9, 0))
-    assert callback.earliest_legal_at == dt.datetime(2026, 11, 1, 13, 0, tzinfo=dt.timezone.utc)
+    assert callback.earliest_legal_at == dt.datetime(2026, 11, 1, 13, 0, tzinfo=dt.UTC)
     assert callback.window_start_at == callback.earliest_legal_at
-    assert callback.window_end_at == dt.datetime(2026, 11, 1, 14, 0, tzinfo=dt.timezone.utc)
+    assert callback.window_end_at == dt.datetime(2026, 11, 1, 14, 0, tzinfo=dt.UTC)
     assert callback.window_end_at - ny(1, 0, 30) == dt.timedelta(hours=9, minutes=30)
 
 
@@ -151,3 +151,33 @@ def test_json_shape_has_the_required_fields(session, world):
     assert shown["window_start_at"] == "2026-11-24T15:00:00Z"
     assert shown["earliest_legal_at"] == "2026-11-24T15:00:00Z"
     assert shown["status"] == "scheduled"
+
+
+@pytest.mark.req("E1")
+def test_a_wrap_up_callback_is_validated_clipped_then_audited(session, world):
+    from campaigns import dispositions
+    from campaigns.enums import CallOutcome
+    from campaigns.store import outcomes
+    from campaigns.store import rules as rule_store
+
+    rule_store.replace(session, world.campaign,
+                       dispositions.parse_rules(dispositions.default_rules_text()))
+    phone = world.record.phones[1]
+    attempt = outcomes.open_attempt(session, campaign_id=world.campaign.id,
+                                    record_id=world.record.id, phone_number_id=phone.id,
+                                    number_e164=phone.e164, caller_id="", started_at=NOW)
+    outcomes.close_attempt(session, attempt, outcome=CallOutcome.ANSWERED, ended_at=NOW,
+                           agent_id=world.bob.id)
+    request = service.wrap_up_request(session, record_id=world.record.id, now=NOW,
+                                      start_at=ny(24, 20), end_at=ny(24, 23),
+                                      number=phone.e164, owner="bob", note="wants evening")
+    assert (request.window_start_at, request.window_end_at) == (ny(24, 20), ny(24, 21))
+    applied = outcomes.apply_disposition(session, attempt, "callback", now=NOW, callback=request)
+    callback = service.adopt(session, CFG, applied.callback_id, actor="bob", now=NOW,
+                             is_clipped=request.window_end_at != ny(24, 23))
+    shown = service.show(session, callback)
+    assert (shown["number"], shown["owner"], shown["notes"]) == ("+12125550199", "bob",
+                                                                 "wants evening")
+    assert [h["action"] for h in shown["history"]] == ["scheduled"]
+    assert shown["earliest_legal_at"] == "2026-11-25T01:00:00Z"
+    assert shown["is_clipped"] is True

@@ -15,12 +15,12 @@ from dialer.callbacks_config import CallbacksSettings
 from tests.callbacks.conftest import CFG, NOW, SECRET, ny
 
 EMAIL = service.Notify(channels=["email"])
-U = dt.timezone.utc
+U = dt.UTC
 
 
 def _schedule(session, world, record=None, **kw):
-    values = dict(record_id=(record or world.record).id, actor="admin", now=NOW,
-                  start_at=ny(24, 10), end_at=ny(24, 11), how=EMAIL)
+    values = {"record_id": (record or world.record).id, "actor": "admin", "now": NOW,
+                  "start_at": ny(24, 10), "end_at": ny(24, 11), "how": EMAIL}
     values.update(kw)
     return service.schedule(session, CFG, **values)
 

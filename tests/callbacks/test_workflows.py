@@ -24,9 +24,9 @@ _LINK = re.compile(r"https://dialer\.test/c/(\S+)")
 
 
 def _schedule(session, world, record=None, cfg=CFG, **kw):
-    values = dict(record_id=(record or world.record).id, actor="admin", now=NOW,
-                  start_at=ny(24, 10), end_at=ny(24, 11),
-                  how=service.Notify(channels=["email"]))
+    values = {"record_id": (record or world.record).id, "actor": "admin", "now": NOW,
+                  "start_at": ny(24, 10), "end_at": ny(24, 11),
+                  "how": service.Notify(channels=["email"])}
     values.update(kw)
     return service.schedule(session, cfg, **values)
 
@@ -64,7 +64,7 @@ def test_request_then_customer_suggests_then_agent_accepts(lite, lworld, smtp_se
     callback = _schedule(lite, lworld)
     service.request_reschedule(lite, CFG, callback.id, actor="bob", now=NOW, how=EMAIL)
     messages = deliver(lite, smtp_server, NOW)
-    requested = [m for m in messages if m["X-Dialer-Event"] == "reschedule_requested"][0]
+    requested = next(m for m in messages if m["X-Dialer-Event"] == "reschedule_requested")
     assert callback.status is S.REQUESTED
     token = _token(requested)
     portal.customer_suggest(lite, CFG, token, start_at=ny(26, 16), end_at=ny(26, 17), now=NOW,
