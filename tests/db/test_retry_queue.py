@@ -1,0 +1,112 @@
+"""Timer passes over the retry queue: next due instant, legal re-checks, callbacks due and missed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from campaigns import models
+from campaigns.enums import CallbackStatus, CampaignStatus, PhoneKind, RecordStatus, RetryStatus
+from campaigns.store import retry_queue
+
+UTC = dt.timezone.utc
+# Monday 2026-11-23, 12:00 UTC = 07:00 in New York (before 08:00), 13:00 in London.
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _campaign(session):
+    campaign = models.Campaign(name="c", status=CampaignStatus.ACTIVE, call_category="debt_collection",
+                               centre_tz="UTC", schedule_days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                               schedule_start=dt.time(0, 0), schedule_end=dt.time(23, 59),
+                               created_at=NOW, updated_at=NOW)
+    session.add(campaign)
+    session.flush()
+    calling_list = models.CallingList(campaign_id=campaign.id, name="l", created_at=NOW)
+    session.add(calling_list)
+    session.flush()
+    return campaign, calling_list
+
+
+def _retry(session, campaign, calling_list, number, *, earliest_at, window_end_at=None):
+    record = models.Record(campaign_id=campaign.id, list_id=calling_list.id, status=RecordStatus.RETRY,
+                           created_at=NOW, updated_at=NOW)
+    session.add(record)
+    session.flush()
+    phone = models.PhoneNumber(record_id=record.id, campaign_id=campaign.id, e164=number,
+                               kind=PhoneKind.PRIMARY, created_at=NOW)
+    session.add(phone)
+    session.flush()
+    retry = models.Retry(campaign_id=campaign.id, record_id=record.id, phone_number_id=phone.id,
+                         earliest_at=earliest_at, window_end_at=window_end_at, reason="busy",
+                         created_at=NOW)
+    session.add(retry)
+    session.flush()
+    return retry, record
+
+
+@pytest.mark.req("D10")
+def test_due_retry_outside_hours_moves_to_next_dialable_at(session) -> None:
+    campaign, calling_list = _campaign(session)
+    retry, record = _retry(session, campaign, calling_list, "+12125550123", earliest_at=NOW)
+    report = retry_queue.release_due(session, NOW)
+    assert report.moved == 1 and report.ready == 0
+    # 08:00 in New York (EST) = 13:00 UTC.
+    opening = dt.datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
+    assert retry.earliest_at == opening and retry.status is RetryStatus.PENDING
+    assert record.next_attempt_at == opening
+    assert retry_queue.next_due_at(session) == opening
+    # At the opening it is ready for the hopper.
+    later = retry_queue.release_due(session, opening)
+    assert later.ready == 1 and later.moved == 0
+
+
+@pytest.mark.req("D10")
+def test_due_retry_inside_hours_is_left_for_the_hopper(session) -> None:
+    campaign, calling_list = _campaign(session)
+    retry, _ = _retry(session, campaign, calling_list, "+442079460958", earliest_at=NOW)
+    report = retry_queue.release_due(session, NOW)
+    assert report.ready == 1 and retry.earliest_at == NOW
+
+
+@pytest.mark.req("D10")
+def test_lapsed_window_moves_to_the_next_legal_window(session) -> None:
+    campaign, calling_list = _campaign(session)
+    retry, _ = _retry(session, campaign, calling_list, "+442079460958",
+                      earliest_at=NOW - dt.timedelta(hours=3), window_end_at=NOW - dt.timedelta(hours=1))
+    report = retry_queue.release_due(session, NOW)
+    assert report.moved == 1
+    assert retry.earliest_at >= NOW and retry.window_end_at > retry.earliest_at
+    assert retry.window_end_at > NOW
+
+
+@pytest.mark.req("D10")
+@pytest.mark.req("E9")
+def test_callbacks_become_due_and_passed_windows_go_to_on_missed(session) -> None:
+    campaign, calling_list = _campaign(session)
+    record = models.Record(campaign_id=campaign.id, list_id=calling_list.id,
+                           status=RecordStatus.CALLBACK, created_at=NOW, updated_at=NOW)
+    session.add(record)
+    session.flush()
+
+    def callback(start, end):
+        row = models.Callback(campaign_id=campaign.id, record_id=record.id, number_e164="+442079460958",
+                              window_start_at=start, window_end_at=end, tz="Europe/London",
+                              created_at=NOW, updated_at=NOW)
+        session.add(row)
+        session.flush()
+        return row
+
+    opening = callback(NOW - dt.timedelta(minutes=5), NOW + dt.timedelta(hours=1))
+    passed = callback(NOW - dt.timedelta(hours=2), NOW - dt.timedelta(minutes=1))
+    future = callback(NOW + dt.timedelta(hours=5), NOW + dt.timedelta(hours=6))
+    missed = []
+    report = retry_queue.release_due(session, NOW, on_missed=lambda s, cb, now: missed.append(cb.id))
+    assert report.callbacks_due == 1 and report.callbacks_missed == 1
+    session.refresh(opening)
+    assert opening.status is CallbackStatus.DUE and missed == [passed.id]
+    assert future.status is CallbackStatus.SCHEDULED
+    retry_queue.release_due(session, NOW)
+    session.refresh(passed)
+    assert passed.status is CallbackStatus.MISSED
+    assert retry_queue.next_due_at(session) == opening.window_end_at
