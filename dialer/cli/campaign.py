@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import click
+from sqlalchemy.orm import object_session
 
 from campaigns import campaign_fields, dispositions
 from campaigns.db import utcnow
@@ -177,7 +178,8 @@ def _transition(name: str, status: CampaignStatus, check: Callable[[Any, Any], N
 def _startable(app: common.App, campaign: Any) -> None:
     from dialer import startup_checks
 
-    startup_checks.refuse_unstartable(campaign, app.settings, session=None)
+    startup_checks.refuse_unstartable(campaign, app.settings, session=object_session(campaign),
+                                      now=utcnow())
 
 
 @command.command("start")
