@@ -75,6 +75,9 @@ class Campaign(Base):
     status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default=CampaignStatus.DRAFT)
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    #: the campaign's own callback policy: overrides of some ``[callbacks]`` keys (ladder
+    #: timings, reminder offsets, cancel reasons, notify_on_reassign).
+    callback_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     lists: Mapped[list["CallingList"]] = relationship(back_populates="campaign",
                                                       cascade="all, delete-orphan")

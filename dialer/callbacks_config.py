@@ -85,3 +85,41 @@ class CallbacksSettings(BaseModel):
 def settings_of(settings: Any) -> CallbacksSettings:
     """The ``[callbacks]`` section of the application settings (defaults when absent)."""
     return getattr(settings, "callbacks", None) or CallbacksSettings()
+
+
+#: ``[callbacks]`` keys a campaign may override in its ``callback_policy``.
+POLICY_KEYS = frozenset({"reminder_offsets_s", "remind_agents", "ladder_retry_after_s",
+                         "ladder_handoff_after_s", "ladder_close_after_s", "cancel_reasons",
+                         "notify_on_reassign", "callbacks_per_agent_slot", "slot_minutes"})
+
+
+def for_campaign(cfg: CallbacksSettings, policy: dict[str, Any] | None) -> CallbacksSettings:
+    """``cfg`` with a campaign's overrides applied (validated like the file).
+
+    Raises
+    ------
+    campaigns.errors.InvalidInput
+        An unknown key or an invalid value (``invalid-callback-policy``).
+
+    >>> for_campaign(CallbacksSettings(), {"ladder_retry_after_s": 60}).ladder.retry_after
+    datetime.timedelta(seconds=60)
+    """
+    from pydantic import ValidationError
+
+    from campaigns import errors
+
+    policy = dict(policy or {})
+    unknown = sorted(set(policy) - POLICY_KEYS)
+    if unknown:
+        raise errors.InvalidInput(f"callback policy keys not allowed: {', '.join(unknown)} "
+                                  f"(allowed: {', '.join(sorted(POLICY_KEYS))})",
+                                  fields={k: "unknown" for k in unknown},
+                                  error_id="invalid-callback-policy")
+    if not policy:
+        return cfg
+    try:
+        return CallbacksSettings(**{**cfg.model_dump(), **policy})
+    except ValidationError as exc:
+        raise errors.InvalidInput(f"invalid callback policy: {exc.errors()[0]['msg']}",
+                                  fields={str(e["loc"][0]): e["msg"] for e in exc.errors()},
+                                  error_id="invalid-callback-policy") from None

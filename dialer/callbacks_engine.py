@@ -44,12 +44,13 @@ def advance(session: Session, cfg: CallbacksSettings, callback: models.Callback,
             now: dt.datetime) -> list[Step]:
     """Apply every ladder step of ``callback`` whose time has come; returns those applied."""
     applied: list[Step] = []
+    ladder = service.policy(session, cfg, callback.campaign_id).ladder
     while S(callback.status) is S.MISSED or (
             S(callback.status) is S.REQUESTED and callback.ladder_step == Step.NOTIFY):
         planned = callbacks.next_step(
             done=callback.ladder_step, missed_at=callback.missed_at or now,
             window_start_at=callback.window_start_at, window_end_at=callback.window_end_at,
-            has_owner=callback.owner_id is not None, ladder=cfg.ladder)
+            has_owner=callback.owner_id is not None, ladder=ladder)
         if planned is None or planned.at > now:
             break
         _apply(session, cfg, callback, planned.step, now)
@@ -116,6 +117,21 @@ def sweep(session: Session, cfg: CallbacksSettings, now: dt.datetime) -> dict[st
     for callback in store.on_ladder(session):
         steps += len(advance(session, cfg, callback, now))
     return {"missed": missed, "ladder_steps": steps}
+
+
+def on_call_finished(session: Session, cfg: CallbacksSettings, callback_id: int, *,
+                     now: dt.datetime, is_contact: bool, disposition: str = "",
+                     time_taken_s: int | None = None, actor: str = "engine") -> models.Callback:
+    """After the call of a claimed callback: completed when the customer was reached
+    (with the disposition as its outcome), otherwise missed (the ladder goes on)."""
+    callback = store.get(session, callback_id, for_update=True)
+    if is_contact:
+        return service.complete(session, cfg, callback.id, actor=actor, now=now,
+                                outcome=disposition, reason="call connected",
+                                time_taken_s=time_taken_s)
+    _miss(session, cfg, callback, now=now, actor=actor,
+          why=f"call not connected ({disposition or 'no contact'})")
+    return callback
 
 
 @dataclass(frozen=True)

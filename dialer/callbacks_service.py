@@ -23,6 +23,7 @@ from campaigns.enums import CallbackStatus as S
 from campaigns.enums import Channel, RecordStatus
 from campaigns.store import callbacks as store
 from campaigns.store import compliance, outbox, outcomes, users, webhooks
+from dialer import callbacks_config
 from dialer.callbacks_config import CallbacksSettings
 
 logger = logging.getLogger(__name__)
@@ -137,6 +138,12 @@ def _change(session: Session, callback: models.Callback, new: S, *, action: str,
                                "actor": actor, "from": before.value, "why": why}, now=now)
 
 
+def policy(session: Session, cfg: CallbacksSettings, campaign_id: int) -> CallbacksSettings:
+    """The settings as the campaign's ``callback_policy`` overrides them."""
+    campaign = session.get(models.Campaign, campaign_id)
+    return callbacks_config.for_campaign(cfg, campaign.callback_policy if campaign else None)
+
+
 def link_url(cfg: CallbacksSettings, callback: models.Callback, now: dt.datetime) -> str:
     """The customer's self-service URL of ``callback`` ("" when no link secret is set)."""
     if not cfg.link_secret:
@@ -181,6 +188,7 @@ def plan_reminders(session: Session, cfg: CallbacksSettings, callback: models.Ca
                    now: dt.datetime) -> list[models.OutboxMessage]:
     """Replace the callback's pending reminders: one per offset still ahead (E13), to the
     customer and to the owning agent, each due at ``window_start - offset``."""
+    cfg = policy(session, cfg, callback.campaign_id)
     outbox.withdraw_pending(session, callback_id=callback.id, reason="rescheduled",
                             events=_REMINDERS)
     record = session.get(models.Record, callback.record_id)
@@ -419,6 +427,8 @@ def cancel(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor:
            now: dt.datetime, reason: str, how: Notify | None = None) -> models.Callback:
     """Cancel with a reason (from the configured list when there is one) and a message (E11)."""
     reason = reason.strip()
+    callback = store.get(session, callback_id, for_update=True)
+    cfg = policy(session, cfg, callback.campaign_id)
     if not reason:
         raise errors.InvalidInput("a cancellation needs a reason", fields={"reason": "empty"},
                                   error_id="reason-missing")
@@ -426,7 +436,6 @@ def cancel(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor:
         raise errors.InvalidInput(f"reason {reason!r} is not one of: "
                                   f"{', '.join(cfg.cancel_reasons)}", fields={"reason": "unknown"},
                                   error_id="unknown-cancel-reason")
-    callback = store.get(session, callback_id, for_update=True)
     callback.cancel_reason = reason
     _change(session, callback, S.CANCELLED, action="cancelled", actor=actor, now=now, why=reason,
             verb="cancel", details={"message": how.message if how else ""})
@@ -475,6 +484,7 @@ def reopen(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor:
 def available_agents(session: Session, cfg: CallbacksSettings,
                      callback: models.Callback) -> list[models.User]:
     """Campaign agents on shift when the window opens and with room in that slot (E10)."""
+    cfg = policy(session, cfg, callback.campaign_id)
     start = callback.window_start_at
     end = start + cfg.slot_length
     return [agent for agent in store.agents(session, callback.campaign_id)
@@ -493,6 +503,7 @@ def reassign(session: Session, cfg: CallbacksSettings, callback_id: int, *, to: 
         ``agent-unavailable``, naming the agents who are.
     """
     callback = store.get(session, callback_id, for_update=True)
+    cfg = policy(session, cfg, callback.campaign_id)
     free = available_agents(session, cfg, callback)
     chosen = next((a for a in free if a.name == to), None)
     if chosen is None:
@@ -539,6 +550,7 @@ def edit_note(session: Session, note_id: int, *, body: str, actor: str,
 def slot_capacity(session: Session, cfg: CallbacksSettings, campaign_id: int,
                   start: dt.datetime, end: dt.datetime, *, exclude_id: int | None = None) -> int:
     """Scheduled agents x callbacks_per_agent_slot - booked (E8)."""
+    cfg = policy(session, cfg, campaign_id)
     on_shift = sum(1 for agent in store.agents(session, campaign_id)
                    if store.is_on_shift(agent, start))
     return callbacks.slot_capacity(on_shift, cfg.callbacks_per_agent_slot,
@@ -566,6 +578,7 @@ def slot_is_open(session: Session, cfg: CallbacksSettings, callback: models.Call
 def open_slots(session: Session, cfg: CallbacksSettings, callback: models.Callback,
                now: dt.datetime, *, days: int | None = None) -> list[callbacks.Slot]:
     """Legal slots with capacity over the next ``days`` (default: the slot horizon)."""
+    cfg = policy(session, cfg, callback.campaign_id)
     campaign = session.get(models.Campaign, callback.campaign_id)
     record = session.get(models.Record, callback.record_id)
     end = now + dt.timedelta(days=days or cfg.slot_horizon_days)

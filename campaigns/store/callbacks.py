@@ -157,11 +157,14 @@ def booked(session: Session, campaign_id: int, start: dt.datetime, end: dt.datet
 
 
 def overdue(session: Session, now: dt.datetime, *, limit: int = 500) -> list[models.Callback]:
-    """Callbacks still waiting for their call whose window has ended."""
+    """Callbacks still waiting for their call whose window has ended (an in-progress one
+    only once its engine's lease has run out)."""
     cb = models.Callback
-    query = (select(cb).where(cb.status.in_([CallbackStatus.SCHEDULED, CallbackStatus.DUE,
-                                             CallbackStatus.REOPENED]),
-                              cb.window_end_at <= now)
+    waiting = cb.status.in_([CallbackStatus.SCHEDULED, CallbackStatus.DUE,
+                             CallbackStatus.REOPENED])
+    abandoned = (cb.status == CallbackStatus.IN_PROGRESS) & (
+        cb.claimed_until.is_(None) | (cb.claimed_until < now))
+    query = (select(cb).where(waiting | abandoned, cb.window_end_at <= now)
              .order_by(cb.window_end_at, cb.id).limit(limit))
     return list(session.scalars(query))
 

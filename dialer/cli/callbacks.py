@@ -8,6 +8,7 @@ for a new one).  ``--now`` (hidden) replays a command at another instant.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import click
 from campaigns import callbacks, errors, models
 from campaigns.db import utcnow
 from campaigns.enums import CallbackStatus
+from campaigns.store import audit
 from campaigns.store import callbacks as store
 from campaigns.store import campaigns as campaign_store
 from campaigns.store import users as user_store
@@ -394,6 +396,43 @@ def report(campaign_name: str | None, since: str | None) -> None:
     app.emit(shown, lambda: common.echo_table(
         rows, ["campaign", "agent", "callbacks", "completed", "kept_on_time", "missed",
                "rescheduled", "no_show", "cancelled"]))
+
+
+@command.command("policy")
+@click.argument("campaign_name")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=JSON",
+              help="Override a [callbacks] key for this campaign (repeatable), e.g. "
+                   "ladder_retry_after_s=300 or 'cancel_reasons=[\"duplicate\"]'.")
+@click.option("--unset", "removals", multiple=True, metavar="KEY", help="Drop an override.")
+@_common
+def policy(campaign_name: str, assignments: tuple[str, ...], removals: tuple[str, ...],
+           actor: str, now_text: str | None) -> None:
+    """Show or change a campaign's callback policy (ladder, reminders, cancel reasons...)."""
+    app = common.app()
+    cfg = callbacks_config.settings_of(app.settings)
+    with app.session() as session:
+        campaign = campaign_store.get_by_name(session, campaign_name, for_update=True)
+        updated = dict(campaign.callback_policy or {})
+        for text in assignments:
+            key, sep, raw = text.partition("=")
+            if not sep:
+                raise common.usage_error(f"--set {text!r} must look like KEY=VALUE", "set")
+            try:
+                updated[key.strip()] = json.loads(raw)
+            except json.JSONDecodeError:
+                updated[key.strip()] = raw
+        for key in removals:
+            updated.pop(key, None)
+        effective = callbacks_config.for_campaign(cfg, updated)
+        if updated != campaign.callback_policy:
+            audit.record(session, action="campaign.callback_policy", entity="campaign",
+                         entity_id=campaign.id, actor=actor, at=_now(now_text),
+                         details={"before": campaign.callback_policy, "after": updated})
+            campaign.callback_policy = updated
+        shown = {"campaign": campaign.name, "policy": updated,
+                 "effective": {k: v for k, v in effective.model_dump().items()
+                               if k in callbacks_config.POLICY_KEYS}}
+    app.emit(shown)
 
 
 @command.command("sweep")

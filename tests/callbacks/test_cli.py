@@ -134,3 +134,17 @@ def test_sweep_marks_overdue_callbacks_missed(cli, ids):
     assert swept == {"missed": 1, "ladder_steps": 1}
     shown = cli("callbacks", "show", callback_id, "--json").json()
     assert (shown["status"], shown["window_start_at"]) == ("scheduled", "2026-11-25T15:00:00Z")
+
+
+@pytest.mark.req("E19")
+def test_a_campaign_callback_policy_is_set_validated_and_shown(cli, ids):
+    shown = cli("callbacks", "policy", "Spring renewals", "--set", "ladder_retry_after_s=300",
+                "--set", 'cancel_reasons=["duplicate"]', "--json")
+    assert shown.code == 0, shown.err
+    assert shown.json()["effective"]["ladder_retry_after_s"] == 300
+    assert shown.json()["policy"]["cancel_reasons"] == ["duplicate"]
+    bad = cli("callbacks", "policy", "Spring renewals", "--set", "link_secret=x", "--json")
+    assert (bad.code, bad.json()["error"]["id"]) == (2, "invalid-callback-policy")
+    callback_id = _schedule(cli, ids).json()["id"]
+    refused = cli("callbacks", "cancel", callback_id, "--reason", "whim", *AT, "--json")
+    assert refused.json()["error"]["id"] == "unknown-cancel-reason"

@@ -166,3 +166,54 @@ def test_report_counts_per_campaign_and_agent(lite, lworld):
     anyone = next(a for a in campaign["agents"] if a["agent"] == "(anyone)")
     assert (bob["callbacks"], bob["kept_on_time"], bob["cancelled"]) == (3, 1, 1)
     assert (anyone["callbacks"], anyone["no_show"], anyone["rescheduled"]) == (2, 1, 1)
+
+
+@pytest.mark.req("E9")
+def test_a_campaigns_own_ladder_timing_wins_over_the_defaults(lite, lworld):
+    lworld.campaign.callback_policy = {"ladder_retry_after_s": 120}
+    callback = _schedule(lite, lworld)
+    engine.on_missed(lite, CFG, callback.id, now=ny(24, 10, 5))
+    assert engine.sweep(lite, CFG, ny(24, 10, 6, ))["ladder_steps"] == 0
+    assert engine.sweep(lite, CFG, ny(24, 10, 7))["ladder_steps"] == 1
+    assert callback.status is S.DUE
+
+
+@pytest.mark.req("E9")
+def test_a_call_without_contact_is_a_miss_and_a_contact_completes(lite, lworld):
+    missed = _schedule(lite, lworld)
+    engine.on_call_finished(lite, CFG, missed.id, now=ny(24, 10, 5), is_contact=False,
+                            disposition="no_answer")
+    assert (missed.status, missed.missed_at) == (S.MISSED, ny(24, 10, 5))
+    kept = _schedule(lite, lworld, record=lworld.other)
+    engine.on_call_finished(lite, CFG, kept.id, now=ny(24, 10, 9), is_contact=True,
+                            disposition="sale", time_taken_s=240)
+    assert (kept.status, kept.outcome, kept.time_taken_s) == (S.COMPLETED, "sale", 240)
+
+
+@pytest.mark.req("E9")
+def test_an_in_progress_callback_left_by_a_dead_engine_becomes_missed(session, world):
+    callback = _schedule(session, world)
+    _claim(session, world, ny(24, 11, 58))
+    session.refresh(callback)
+    assert callback.status is S.IN_PROGRESS
+    assert engine.sweep(session, CFG, ny(24, 11, 59))["missed"] == 0
+    assert engine.sweep(session, CFG, ny(24, 12, 1))["missed"] == 1
+    session.refresh(callback)
+    assert callback.status is S.SCHEDULED and callback.window_start_at == ny(25, 10)
+
+
+@pytest.mark.req("E16")
+def test_every_lifecycle_change_posts_a_webhook_event(lite, lworld):
+    import json
+
+    from campaigns.store import webhooks
+
+    webhooks.add_endpoint(lite, campaign_id=lworld.campaign.id, url="http://127.0.0.1:9/h",
+                          secret="s" * 32, now=NOW)
+    callback = _schedule(lite, lworld)
+    service.cancel(lite, CFG, callback.id, actor="admin", now=NOW, reason="duplicate")
+    sent = sorted(webhooks.deliveries(lite), key=lambda d: d.id)
+    assert [d.event for d in sent] == ["callback.scheduled", "callback.cancelled"]
+    body = json.loads(sent[1].body)
+    assert (body["data"]["callback"]["id"], body["data"]["callback"]["status"]) == (
+        callback.id, "cancelled")
