@@ -7,6 +7,8 @@ behaviour from the last four digits; the simulated carrier is scripted.
 
 from __future__ import annotations
 
+import wave
+from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -143,6 +145,30 @@ def test_answered_call_is_bridged_to_an_agent_leg(make_backend: Callable[[], bas
             return bridged
 
     assert calls.run(scenario()).leg_id is not None
+
+
+@pytest.mark.req("C1")
+@pytest.mark.req("C2")
+def test_message_is_played_to_an_answered_call(make_backend: Callable[[], base.Backend],
+                                               tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    media = tmp_path / "abandon.wav"
+    with wave.open(str(media), "wb") as out:  # half a second of silence, 8 kHz 16-bit mono
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * 4000)
+
+    async def scenario() -> base.CallEvent:
+        async with calls.running(make_backend()) as rec:
+            handle = await rec.backend.originate(_request("answer_stay"))
+            await rec.event(handle.call_id, K.ANSWERED)
+            await rec.backend.play(handle, str(media))
+            await rec.backend.hangup(handle)
+            return await rec.ended(handle.call_id)
+
+    assert calls.run(scenario()).outcome is O.ANSWERED
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
 
 
 @pytest.mark.req("C2")
