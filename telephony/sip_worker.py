@@ -121,7 +121,9 @@ class Worker:
         parent = os.getppid()
         self.emit({"ev": "ready", "port": self.config["port"], "pid": os.getpid()})
         while not self.is_stopping:
-            self.ep.libHandleEvents(10)
+            # pjsua returns early on its own events; the timeout only bounds how long a
+            # command waits on stdin: short while calls are up, longer (less CPU) when idle
+            self.ep.libHandleEvents(10 if self.calls else 40)
             self._read_commands()
             self._check_ring_timeouts()
             self._check_rtp()

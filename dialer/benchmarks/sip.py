@@ -99,16 +99,49 @@ def measure_sipp_baseline(binary: str, workdir: Path, calls: int) -> float:
     try:
         uas.wait_listening()
         stats = workdir / "baseline_stats.csv"
-        # sipp exits 1 when any call failed: its statistics say how many succeeded, and when
-        subprocess.run([binary, "-sn", "uac", f"127.0.0.1:{uas.port}", "-i", "127.0.0.1",
-                        "-p", str(_free_port()), "-r", "5000", "-rp", "1000",
-                        "-m", str(calls), "-d", "0", "-l", "2000", "-nostdin",
-                        "-timeout", "15s", "-trace_stat", "-stf", str(stats), "-fd", "1"],
-                       cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=60)
+        # sipp exits 1 when any call failed, and waits for the retransmissions of a lost
+        # message (32 s): read its statistics instead, and stop it (by pid) once the count
+        # of successful calls has stopped growing for two statistics periods.
+        uac = subprocess.Popen([binary, "-sn", "uac", f"127.0.0.1:{uas.port}", "-i",
+                                "127.0.0.1", "-p", str(_free_port()), "-r", "5000", "-rp",
+                                "1000", "-m", str(calls), "-d", "0", "-l", "2000", "-nostdin",
+                                "-trace_stat", "-stf", str(stats), "-fd", "1"],
+                               cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        try:
+            _wait_for_plateau(uac, stats, deadline_s=60.0)
+        finally:
+            if uac.poll() is None:
+                uac.terminate()
+                try:
+                    uac.wait(5)
+                except subprocess.TimeoutExpired:
+                    uac.kill()
+                    uac.wait()
         return _sipp_rate(stats)
     finally:
         uas.stop()
+
+
+def _wait_for_plateau(uac: subprocess.Popen[bytes], stats: Path, deadline_s: float) -> None:
+    """Until sipp exits, or its successful-call count stops growing for 2.5 s."""
+    end = time.monotonic() + deadline_s
+    last, since = -1, time.monotonic()
+    while uac.poll() is None and time.monotonic() < end:
+        time.sleep(0.25)
+        try:
+            count = _successful(stats)
+        except (FileNotFoundError, ValueError, IndexError):
+            continue
+        if count != last:
+            last, since = count, time.monotonic()
+        elif count > 0 and time.monotonic() - since > 2.5:
+            return
+
+
+def _successful(stats: Path) -> int:
+    rows = [line.split(";") for line in stats.read_text().splitlines() if line.strip()]
+    return int(rows[-1][rows[0].index("SuccessfulCall(C)")])
 
 
 def _sipp_rate(stats: Path) -> float:
