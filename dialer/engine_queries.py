@@ -62,7 +62,33 @@ def recover(session: Session, *, engine_id: str | None, now: dt.datetime,
             outcomes.apply_disposition(session, attempt, "failed", now=now)
         except errors.InvalidInput:  # the campaign has no rule for "failed": leave it claimable
             pass
+    _dispose_orphans(session, engine_id=engine_id, now=now)
     return Recovery(closed, release_claims(session, engine_id=engine_id))
+
+
+def _dispose_orphans(session: Session, *, engine_id: str | None, now: dt.datetime) -> None:
+    """Closed attempts whose disposition died with the engine get the system's.
+
+    A call that reached an agent gets ``answered`` ("answered, no disposition
+    given"); the others the disposition of their outcome.
+    """
+    query = select(models.Attempt).where(models.Attempt.ended_at.is_not(None),
+                                         models.Attempt.disposition.is_(None),
+                                         models.Attempt.record_id.is_not(None),
+                                         models.Attempt.is_test.is_(False))
+    if engine_id is not None:
+        query = query.where(models.Attempt.engine_id == engine_id)
+    for attempt in session.scalars(query).all():
+        if attempt.connected_at is not None:
+            code = "answered"
+        elif attempt.is_abandoned:
+            code = "abandoned"
+        else:
+            code = str(getattr(attempt.outcome, "value", attempt.outcome or "failed"))
+        try:
+            outcomes.apply_disposition(session, attempt, code, now=now)
+        except errors.InvalidInput:
+            pass
 
 
 def release_claims(session: Session, *, engine_id: str | None) -> int:
