@@ -140,11 +140,11 @@ def check_window(start_at: dt.datetime, end_at: dt.datetime, now: dt.datetime) -
             raise errors.InvalidInput(f"{name} has no zone", fields={name: "naive"},
                                       error_id="naive-time")
     if end_at <= start_at:
-        raise errors.InvalidInput(f"the window ends ({_iso(end_at)}) before it starts "
-                                  f"({_iso(start_at)})", fields={"window_end_at": "before start"},
+        raise errors.InvalidInput(f"the window ends ({iso_utc(end_at)}) before it starts "
+                                  f"({iso_utc(start_at)})", fields={"window_end_at": "before start"},
                                   error_id="window-end-before-start")
     if end_at <= now:
-        raise errors.InvalidInput(f"the window ended already ({_iso(end_at)})",
+        raise errors.InvalidInput(f"the window ended already ({iso_utc(end_at)})",
                                   fields={"window_end_at": "in the past"}, error_id="window-in-past")
     if end_at - start_at > MAX_WINDOW:
         raise errors.InvalidInput("a callback window lasts at most 14 days",
@@ -230,7 +230,7 @@ def check_slots(windows: Sequence[tuple[dt.datetime, dt.datetime]]) -> None:
                                   error_id="too-many-slots")
     for start, end in windows:
         if end <= start:
-            raise errors.InvalidInput(f"slot {_iso(start)} ends before it starts",
+            raise errors.InvalidInput(f"slot {iso_utc(start)} ends before it starts",
                                       fields={"slots": "end before start"},
                                       error_id="window-end-before-start")
 
@@ -390,25 +390,26 @@ def as_dict(callback: Any, *, owner: str | None, history: Sequence[dict[str, Any
         "id": callback.id, "status": S(callback.status).value,
         "campaign_id": callback.campaign_id, "record_id": callback.record_id,
         "number": callback.number_e164,
-        "window_start_at": _iso(callback.window_start_at),
-        "window_end_at": _iso(callback.window_end_at), "tz": callback.tz,
+        "window_start_at": iso_utc(callback.window_start_at),
+        "window_end_at": iso_utc(callback.window_end_at), "tz": callback.tz,
         "owner": owner, "is_clipped": bool(callback.is_clipped),
-        "earliest_legal_at": _iso(callback.earliest_legal_at),
+        "earliest_legal_at": iso_utc(callback.earliest_legal_at),
         "notes": callback.notes,
         "proposed_slots": [list(pair) for pair in callback.proposed_slots or []],
-        "suggested_start_at": _iso(callback.suggested_start_at),
-        "suggested_end_at": _iso(callback.suggested_end_at),
+        "suggested_start_at": iso_utc(callback.suggested_start_at),
+        "suggested_end_at": iso_utc(callback.suggested_end_at),
         "customer_answer": callback.customer_answer, "cancel_reason": callback.cancel_reason,
         "outcome": callback.outcome, "completion_reason": callback.completion_reason,
-        "time_taken_s": callback.time_taken_s, "completed_at": _iso(callback.completed_at),
-        "ladder_step": callback.ladder_step, "missed_at": _iso(callback.missed_at),
-        "created_by": callback.created_by, "created_at": _iso(callback.created_at),
-        "updated_at": _iso(callback.updated_at),
+        "time_taken_s": callback.time_taken_s, "completed_at": iso_utc(callback.completed_at),
+        "ladder_step": callback.ladder_step, "missed_at": iso_utc(callback.missed_at),
+        "created_by": callback.created_by, "created_at": iso_utc(callback.created_at),
+        "updated_at": iso_utc(callback.updated_at),
         "internal_notes": list(notes), "history": list(history),
     }
 
 
-def _iso(value: dt.datetime | None) -> str | None:
+def iso_utc(value: dt.datetime | None) -> str | None:
+    """An instant as ``YYYY-MM-DDTHH:MM:SSZ`` (None stays None), as the JSON shape writes it."""
     if value is None:
         return None
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -20,6 +20,7 @@ from campaigns.callbacks import Step
 from campaigns.enums import CallbackStatus as S
 from campaigns.store import callbacks as store
 from campaigns.store import hopper
+from dialer import callbacks_messages, callbacks_slots
 from dialer import callbacks_service as service
 from dialer.callbacks_config import CallbacksSettings
 
@@ -35,7 +36,7 @@ def on_missed(session: Session, cfg: CallbacksSettings, callback_id: int, *, now
 def _miss(session: Session, cfg: CallbacksSettings, callback: models.Callback, *,
           now: dt.datetime, actor: str, why: str) -> list[Step]:
     callback.missed_at = now
-    service._change(session, callback, S.MISSED, action="missed", actor=actor, now=now, why=why,
+    service.change(session, callback, S.MISSED, action="missed", actor=actor, now=now, why=why,
                     verb="mark missed")
     return advance(session, cfg, callback, now)
 
@@ -44,7 +45,7 @@ def advance(session: Session, cfg: CallbacksSettings, callback: models.Callback,
             now: dt.datetime) -> list[Step]:
     """Apply every ladder step of ``callback`` whose time has come; returns those applied."""
     applied: list[Step] = []
-    ladder = service.policy(session, cfg, callback.campaign_id).ladder
+    ladder = callbacks_slots.policy(session, cfg, callback.campaign_id).ladder
     while S(callback.status) is S.MISSED or (
             S(callback.status) is S.REQUESTED and callback.ladder_step == Step.NOTIFY):
         planned = callbacks.next_step(
@@ -65,21 +66,21 @@ def _apply(session: Session, cfg: CallbacksSettings, callback: models.Callback, 
     callback.ladder_step = int(step)
     details = {"ladder_step": step.name.lower()}
     if step is Step.RETRY:
-        service._change(session, callback, S.DUE, action="ladder_retry", actor="ladder", now=now,
+        service.change(session, callback, S.DUE, action="ladder_retry", actor="ladder", now=now,
                         details=details)
     elif step is Step.HANDOFF:
         details["previous_owner"] = store.owner_name(session, callback)
         callback.owner_id = None
-        service._change(session, callback, S.DUE, action="ladder_handoff", actor="ladder",
+        service.change(session, callback, S.DUE, action="ladder_handoff", actor="ladder",
                         now=now, details=details)
     elif step is Step.NEXT_DAY:
         _next_day(session, cfg, callback, now, details)
     elif step is Step.NOTIFY:
-        service._change(session, callback, S.REQUESTED, action="ladder_notify", actor="ladder",
+        service.change(session, callback, S.REQUESTED, action="ladder_notify", actor="ladder",
                         now=now, details=details)
-        service._notify(session, cfg, callback, notifications.Event.CALLBACK_MISSED, now)
+        callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_MISSED, now)
     else:
-        service._change(session, callback, S.MISSED, action="ladder_closed", actor="ladder",
+        service.change(session, callback, S.MISSED, action="ladder_closed", actor="ladder",
                         now=now, details=details)
         callback.link_version += 1
 
@@ -90,21 +91,21 @@ def _next_day(session: Session, cfg: CallbacksSettings, callback: models.Callbac
                                     callback.tz)
     step = callback.ladder_step
     try:
-        service._place(session, callback, start_at=start, end_at=end, tz=callback.tz, now=now)
+        service.place(session, callback, start_at=start, end_at=end, tz=callback.tz, now=now)
     except calling_hours.NoLegalMinute:
         # No legal minute tomorrow at that time: go straight to telling the customer.
         callback.ladder_step = int(Step.NOTIFY)
-        service._change(session, callback, S.REQUESTED, action="ladder_notify", actor="ladder",
+        service.change(session, callback, S.REQUESTED, action="ladder_notify", actor="ladder",
                         now=now, details={"ladder_step": "notify", "skipped": "next_day"})
-        service._notify(session, cfg, callback, notifications.Event.CALLBACK_MISSED, now)
+        callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_MISSED, now)
         return
     callback.ladder_step = step
     callback.missed_at = now
-    details["window"] = [callbacks._iso(callback.window_start_at),
-                         callbacks._iso(callback.window_end_at)]
-    service._change(session, callback, S.SCHEDULED, action="ladder_next_day", actor="ladder",
+    details["window"] = [callbacks.iso_utc(callback.window_start_at),
+                         callbacks.iso_utc(callback.window_end_at)]
+    service.change(session, callback, S.SCHEDULED, action="ladder_next_day", actor="ladder",
                     now=now, details=details)
-    service.plan_reminders(session, cfg, callback, now)
+    callbacks_messages.plan_reminders(session, cfg, callback, now)
 
 
 def sweep(session: Session, cfg: CallbacksSettings, now: dt.datetime) -> dict[str, int]:
@@ -155,7 +156,7 @@ def dial_check(session: Session, work: hopper.Work, now: dt.datetime) -> DialChe
     callback = store.get(session, work.callback_id)
     campaign = session.get(models.Campaign, callback.campaign_id)
     record = session.get(models.Record, callback.record_id)
-    target = service._target(session, campaign, record, callback.number_e164, callback.tz, now,
+    target = callbacks_slots.target(session, campaign, record, callback.number_e164, callback.tz, now,
                              is_customer_requested=bool(callback.consent),
                              requested_window=(callback.window_start_at,
                                                callback.window_end_at))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from campaigns import callbacks, calling_hours, errors, localtime, models, notifications
 from campaigns.enums import CallbackStatus as S
+from dialer import callbacks_messages, callbacks_slots
 from dialer import callbacks_service as service
 from dialer.callbacks_config import CallbacksSettings
 
@@ -57,10 +58,10 @@ def _offered(session: Session, cfg: CallbacksSettings, callback: models.Callback
         out = []
         for start_text, end_text in callback.proposed_slots:
             start, end = _parse(start_text), _parse(end_text)
-            if start > now and service.slot_is_open(session, cfg, callback, start, end, now):
+            if start > now and callbacks_slots.slot_is_open(session, cfg, callback, start, end, now):
                 out.append(callbacks.Slot(start, end, 1))
         return out
-    return service.open_slots(session, cfg, callback, now)
+    return callbacks_slots.open_slots(session, cfg, callback, now)
 
 
 def _parse(text: str) -> dt.datetime:
@@ -83,7 +84,7 @@ def customer_view(session: Session, cfg: CallbacksSettings, token: str,
             "suggested_end": _local(callback.suggested_end_at, tz),
         },
         "slots": [{"start": _local(s.start_at, tz), "end": _local(s.end_at, tz),
-                   "start_at": callbacks._iso(s.start_at)}
+                   "start_at": callbacks.iso_utc(s.start_at)}
                   for s in _offered(session, cfg, callback, now)],
         "can_pick": True, "can_suggest": True, "can_cancel": True,
     }
@@ -109,16 +110,16 @@ def customer_pick(session: Session, cfg: CallbacksSettings, token: str, slot_sta
     callback.consent = calling_hours.consent_evidence(
         asked_by=ACTOR, asked_at=now, window_start=slot.start_at, window_end=slot.end_at,
         channel="web")
-    service._place(session, callback, start_at=slot.start_at, end_at=slot.end_at,
+    service.place(session, callback, start_at=slot.start_at, end_at=slot.end_at,
                    tz=callback.tz, now=now, is_customer_requested=True)
     callback.proposed_slots = []
     callback.suggested_start_at = callback.suggested_end_at = None
     callback.customer_answer = "picked"
     callback.reschedule_count += 1
-    service._change(session, callback, S.SCHEDULED, action="picked", actor=ACTOR, now=now,
-                    details={"slot": callbacks._iso(slot.start_at)})
-    service._notify(session, cfg, callback, notifications.Event.CALLBACK_SCHEDULED, now)
-    service.plan_reminders(session, cfg, callback, now)
+    service.change(session, callback, S.SCHEDULED, action="picked", actor=ACTOR, now=now,
+                    details={"slot": callbacks.iso_utc(slot.start_at)})
+    callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_SCHEDULED, now)
+    callbacks_messages.plan_reminders(session, cfg, callback, now)
     return callback
 
 
@@ -136,16 +137,16 @@ def customer_suggest(session: Session, cfg: CallbacksSettings, token: str, *,
     callbacks.check_window(start_at, end_at, now)
     campaign = session.get(models.Campaign, callback.campaign_id)
     record = session.get(models.Record, callback.record_id)
-    service.legal_windows(session, callback, campaign=campaign, record=record,
+    callbacks_slots.legal_windows(session, callback, campaign=campaign, record=record,
                           number=callback.number_e164, start_at=max(start_at, now),
                           end_at=end_at, tz=callback.tz, now=now, is_customer_requested=True)
     callback.suggested_start_at, callback.suggested_end_at = start_at, end_at
     callback.customer_answer = message.strip() or "suggested a time"
     callback.consent = calling_hours.consent_evidence(
         asked_by=ACTOR, asked_at=now, window_start=start_at, window_end=end_at, channel="web")
-    service._change(session, callback, S.REQUESTED, action="suggested", actor=ACTOR, now=now,
-                    why=message, details={"suggested": [callbacks._iso(start_at),
-                                                        callbacks._iso(end_at)]})
+    service.change(session, callback, S.REQUESTED, action="suggested", actor=ACTOR, now=now,
+                    why=message, details={"suggested": [callbacks.iso_utc(start_at),
+                                                        callbacks.iso_utc(end_at)]})
     return callback
 
 
@@ -156,7 +157,7 @@ def customer_decline(session: Session, cfg: CallbacksSettings, token: str, *, no
     callback.proposed_slots = []
     callback.customer_answer = "none_of_these" + (f": {message.strip()}" if message.strip()
                                                   else "")
-    service._change(session, callback, S.REQUESTED, action="declined_slots", actor=ACTOR,
+    service.change(session, callback, S.REQUESTED, action="declined_slots", actor=ACTOR,
                     now=now, why=callback.customer_answer)
     return callback
 
@@ -166,8 +167,8 @@ def customer_cancel(session: Session, cfg: CallbacksSettings, token: str, *, now
     """The customer cancels; the link is revoked with it."""
     callback = resolve(session, cfg, token, now)
     callback.cancel_reason = reason.strip() or "cancelled by the customer"
-    service._change(session, callback, S.CANCELLED, action="cancelled", actor=ACTOR, now=now,
+    service.change(session, callback, S.CANCELLED, action="cancelled", actor=ACTOR, now=now,
                     why=callback.cancel_reason)
-    service._notify(session, cfg, callback, notifications.Event.CALLBACK_CANCELLED, now,
+    callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_CANCELLED, now,
                     reason=callback.cancel_reason)
     return callback

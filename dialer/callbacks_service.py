@@ -13,35 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from campaigns import callbacks, calling_hours, errors, localtime, models, notifications, phones
 from campaigns.enums import CallbackStatus as S
-from campaigns.enums import Channel, RecordStatus
+from campaigns.enums import RecordStatus
 from campaigns.store import callbacks as store
 from campaigns.store import compliance, outbox, outcomes, users, webhooks
-from dialer import callbacks_config
+from dialer import callbacks_messages, callbacks_slots
 from dialer.callbacks_config import CallbacksSettings
 
 logger = logging.getLogger(__name__)
-
-_REMINDERS = (notifications.Event.CALLBACK_REMINDER.value,
-              notifications.Event.CALLBACK_REMINDER_AGENT.value)
-
-
-@dataclass(frozen=True)
-class Notify:
-    """How the customer is told about a change: ``channels`` None = every known contact."""
-
-    is_enabled: bool = True
-    channels: Sequence[str] | None = None
-    #: recipients typed by hand for this message (channel -> address).
-    addresses: dict[str, str] | None = None
-    message: str = ""
-
 
 # --------------------------------------------------------------------------- shared steps
 
@@ -53,32 +37,7 @@ def show(session: Session, callback: models.Callback) -> dict[str, Any]:
                              notes=store.notes(session, callback.id))
 
 
-def legal_windows(session: Session, callback: models.Callback | None, *, campaign: models.Campaign,
-                  record: models.Record, number: str, start_at: dt.datetime, end_at: dt.datetime,
-                  tz: str, now: dt.datetime, is_customer_requested: bool = False,
-                  ) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Legal windows for calling ``number`` in ``[start_at, end_at)``.
-
-    Raises
-    ------
-    campaigns.calling_hours.NoLegalMinute
-        No legal minute (``no-legal-minute``, with the earliest legal time).
-    """
-    target = _target(session, campaign, record, number, tz, now,
-                     is_customer_requested=is_customer_requested,
-                     requested_window=(start_at, end_at), is_registry_checked=False)
-    return calling_hours.dialable_windows(target, start_at, end_at)
-
-
-def _target(session: Session, campaign: models.Campaign, record: models.Record, number: str,
-            tz: str, now: dt.datetime, **options: Any) -> calling_hours.Target:
-    phone = next((p for p in record.phones if p.e164 == number), None)
-    if phone is not None:
-        return compliance.load_target(session, campaign, now, phone=phone, **options)
-    return compliance.load_target(session, campaign, now, number=number, tz=tz, **options)
-
-
-def _number(record: models.Record, number: str, default_region: str = "US") -> tuple[str, int | None]:
+def resolve_number(record: models.Record, number: str, default_region: str = "US") -> tuple[str, int | None]:
     """The record's number (first valid when empty) or a new one, validated and normalised."""
     if not number.strip():
         valid = [p for p in record.phones if p.is_valid]
@@ -94,7 +53,7 @@ def _number(record: models.Record, number: str, default_region: str = "US") -> t
     return parsed.e164, phone.id if phone is not None else None
 
 
-def _zone_of(session: Session, campaign: models.Campaign, record: models.Record,
+def zone_of(session: Session, campaign: models.Campaign, record: models.Record,
              number: str, now: dt.datetime) -> str:
     """The customer's zone: the record's, else the number's only candidate zone."""
     if record.raw_tz and localtime.is_zone(record.raw_tz):
@@ -116,7 +75,7 @@ def _owner_id(session: Session, owner: str | None) -> int | None:
     return users.get_by_name(session, owner).id
 
 
-def _change(session: Session, callback: models.Callback, new: S, *, action: str, actor: str,
+def change(session: Session, callback: models.Callback, new: S, *, action: str, actor: str,
             now: dt.datetime, why: str = "", details: dict[str, Any] | None = None,
             verb: str = "") -> None:
     """Move to ``new`` (checked), audit it, post the webhook; an ending revokes the links."""
@@ -128,7 +87,7 @@ def _change(session: Session, callback: models.Callback, new: S, *, action: str,
     if new in callbacks.ENDED:
         callback.link_version += 1
         outbox.withdraw_pending(session, callback_id=callback.id, reason=action,
-                                events=_REMINDERS)
+                                events=callbacks_messages.REMINDERS)
     session.flush()
     store.record_change(session, callback, action=action, actor=actor, at=now, before=before,
                         why=why, details=details)
@@ -138,84 +97,7 @@ def _change(session: Session, callback: models.Callback, new: S, *, action: str,
                                "actor": actor, "from": before.value, "why": why}, now=now)
 
 
-def policy(session: Session, cfg: CallbacksSettings, campaign_id: int) -> CallbacksSettings:
-    """The settings as the campaign's ``callback_policy`` overrides them."""
-    campaign = session.get(models.Campaign, campaign_id)
-    return callbacks_config.for_campaign(cfg, campaign.callback_policy if campaign else None)
-
-
-def link_url(cfg: CallbacksSettings, callback: models.Callback, now: dt.datetime) -> str:
-    """The customer's self-service URL of ``callback`` ("" when no link secret is set)."""
-    if not cfg.link_secret:
-        return ""
-    expires_at = callbacks.link_expiry(callback.window_end_at, now,
-                                       grace=dt.timedelta(seconds=cfg.link_grace_s),
-                                       max_age=dt.timedelta(days=cfg.link_max_age_days))
-    token = callbacks.sign_link(callback.id, callback.link_version, expires_at, cfg.link_secret)
-    return f"{cfg.public_base_url}/c/{token}"
-
-
-def _context(session: Session, cfg: CallbacksSettings, callback: models.Callback,
-             now: dt.datetime, **values: Any) -> notifications.MessageContext:
-    record = session.get(models.Record, callback.record_id)
-    campaign = session.get(models.Campaign, callback.campaign_id)
-    owner = session.get(models.User, callback.owner_id) if callback.owner_id else None
-    name = f"{record.first_name} {record.last_name}".strip()
-    return notifications.MessageContext(
-        customer_name=name, campaign_name=campaign.name, company_name=campaign.name,
-        agent_name=(owner.full_name or owner.name) if owner else "", tz=callback.tz,
-        window_start_at=callback.window_start_at, window_end_at=callback.window_end_at,
-        manage_url=link_url(cfg, callback, now), **values)
-
-
-def _notify(session: Session, cfg: CallbacksSettings, callback: models.Callback,
-            event: notifications.Event, now: dt.datetime, how: Notify | None = None,
-            **values: Any) -> list[models.OutboxMessage]:
-    """Queue ``event`` to the customer on the chosen channels (same transaction)."""
-    how = how or Notify()
-    if not how.is_enabled:
-        return []
-    record = session.get(models.Record, callback.record_id)
-    routes = notifications.channels_for(outbox.contacts_of(record), how.channels,
-                                        addresses=how.addresses)
-    context = _context(session, cfg, callback, now, message=how.message, **values)
-    return outbox.enqueue_notification(session, event=event, routes=routes,
-                                       language=record.language, context=context, now=now,
-                                       campaign_id=callback.campaign_id, callback_id=callback.id)
-
-
-def plan_reminders(session: Session, cfg: CallbacksSettings, callback: models.Callback,
-                   now: dt.datetime) -> list[models.OutboxMessage]:
-    """Replace the callback's pending reminders: one per offset still ahead (E13), to the
-    customer and to the owning agent, each due at ``window_start - offset``."""
-    cfg = policy(session, cfg, callback.campaign_id)
-    outbox.withdraw_pending(session, callback_id=callback.id, reason="rescheduled",
-                            events=_REMINDERS)
-    record = session.get(models.Record, callback.record_id)
-    owner = session.get(models.User, callback.owner_id) if callback.owner_id else None
-    queued: list[models.OutboxMessage] = []
-    for offset in cfg.reminder_offsets:
-        send_at = callback.window_start_at - offset
-        if send_at <= now:
-            continue
-        routes = notifications.channels_for(outbox.contacts_of(record))
-        queued += outbox.enqueue_notification(
-            session, event=notifications.Event.CALLBACK_REMINDER, routes=routes,
-            language=record.language, context=_context(session, cfg, callback, now), now=now,
-            campaign_id=callback.campaign_id, callback_id=callback.id, send_at=send_at)
-        if cfg.remind_agents and owner is not None and owner.email:
-            context = _context(session, cfg, callback, now)
-            agent_context = notifications.MessageContext(**{
-                **context.__dict__, "tz": owner.tz or "UTC", "manage_url": ""})
-            queued += outbox.enqueue_notification(
-                session, event=notifications.Event.CALLBACK_REMINDER_AGENT,
-                routes=[notifications.Route(Channel.EMAIL, owner.email)], language="en",
-                context=agent_context, now=now, campaign_id=callback.campaign_id,
-                callback_id=callback.id, send_at=send_at)
-    return queued
-
-
-def _place(session: Session, callback: models.Callback, *, start_at: dt.datetime,
+def place(session: Session, callback: models.Callback, *, start_at: dt.datetime,
            end_at: dt.datetime, tz: str, now: dt.datetime,
            is_customer_requested: bool = False) -> None:
     """Validate ``[start_at, end_at)``, clip it to legal hours and set it on the callback."""
@@ -223,7 +105,7 @@ def _place(session: Session, callback: models.Callback, *, start_at: dt.datetime
     localtime.zone(tz)
     campaign = session.get(models.Campaign, callback.campaign_id)
     record = session.get(models.Record, callback.record_id)
-    legal = legal_windows(session, callback, campaign=campaign, record=record,
+    legal = callbacks_slots.legal_windows(session, callback, campaign=campaign, record=record,
                           number=callback.number_e164, start_at=max(start_at, now),
                           end_at=end_at, tz=tz, now=now,
                           is_customer_requested=is_customer_requested or bool(callback.consent))
@@ -249,7 +131,7 @@ def schedule(session: Session, cfg: CallbacksSettings, *, record_id: int, actor:
              now: dt.datetime, start_at: dt.datetime, end_at: dt.datetime, tz: str = "",
              number: str = "", owner: str | None = None, note: str = "",
              is_customer_requested: bool = False, consent_channel: str = "call",
-             how: Notify | None = None) -> models.Callback:
+             how: callbacks_messages.Notify | None = None) -> models.Callback:
     """Create a scheduled callback (E1, E2): validated, clipped, audited, notified, reminded.
 
     Raises
@@ -263,8 +145,8 @@ def schedule(session: Session, cfg: CallbacksSettings, *, record_id: int, actor:
     if record is None:
         raise errors.NotFound("record", record_id)
     campaign = session.get(models.Campaign, record.campaign_id)
-    e164, phone_id = _number(record, number)
-    tz = tz or _zone_of(session, campaign, record, e164, now)
+    e164, phone_id = resolve_number(record, number)
+    tz = tz or zone_of(session, campaign, record, e164, now)
     consent = calling_hours.consent_evidence(
         asked_by=actor, asked_at=now, window_start=start_at, window_end=end_at,
         channel=consent_channel) if is_customer_requested else {}
@@ -273,7 +155,7 @@ def schedule(session: Session, cfg: CallbacksSettings, *, record_id: int, actor:
                          window_end_at=end_at, tz=tz, owner_id=_owner_id(session, owner),
                          status=S.SCHEDULED, notes=note, consent=consent, created_by=actor,
                          created_at=now, updated_at=now)
-    _place(session, callback, start_at=start_at, end_at=end_at, tz=tz, now=now,
+    place(session, callback, start_at=start_at, end_at=end_at, tz=tz, now=now,
            is_customer_requested=is_customer_requested)
     store.record_change(session, callback, action="scheduled", actor=actor, at=now, before=None,
                         why=note, details={"is_clipped": callback.is_clipped})
@@ -281,8 +163,8 @@ def schedule(session: Session, cfg: CallbacksSettings, *, record_id: int, actor:
                            data={"callback": callbacks.as_dict(
                                callback, owner=store.owner_name(session, callback)),
                                "actor": actor}, now=now)
-    _notify(session, cfg, callback, notifications.Event.CALLBACK_SCHEDULED, now, how)
-    plan_reminders(session, cfg, callback, now)
+    callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_SCHEDULED, now, how)
+    callbacks_messages.plan_reminders(session, cfg, callback, now)
     return callback
 
 
@@ -301,10 +183,10 @@ def wrap_up_request(session: Session, *, record_id: int, now: dt.datetime,
     if record is None:
         raise errors.NotFound("record", record_id)
     campaign = session.get(models.Campaign, record.campaign_id)
-    e164, _ = _number(record, number)
-    tz = tz or _zone_of(session, campaign, record, e164, now)
+    e164, _ = resolve_number(record, number)
+    tz = tz or zone_of(session, campaign, record, e164, now)
     callbacks.check_window(start_at, end_at, now)
-    legal = legal_windows(session, None, campaign=campaign, record=record, number=e164,
+    legal = callbacks_slots.legal_windows(session, None, campaign=campaign, record=record, number=e164,
                           start_at=max(start_at, now), end_at=end_at, tz=tz, now=now)
     clipped = callbacks.clip(max(start_at, now), end_at, legal)
     return outcomes.CallbackRequest(clipped.start_at, clipped.end_at, tz, e164,
@@ -313,14 +195,14 @@ def wrap_up_request(session: Session, *, record_id: int, now: dt.datetime,
 
 def adopt(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
           now: dt.datetime, is_clipped: bool = False,
-          how: Notify | None = None) -> models.Callback:
+          how: callbacks_messages.Notify | None = None) -> models.Callback:
     """Finish a callback that wrap-up created (``outcomes.apply_disposition``): audit,
     webhook, confirmation and reminders.  ``is_clipped``: :func:`wrap_up_request` clipped
     the window the agent asked for (``CallbackRequest`` cannot carry it)."""
     callback = store.get(session, callback_id)
     campaign = session.get(models.Campaign, callback.campaign_id)
     record = session.get(models.Record, callback.record_id)
-    legal = legal_windows(session, callback, campaign=campaign, record=record,
+    legal = callbacks_slots.legal_windows(session, callback, campaign=campaign, record=record,
                           number=callback.number_e164, start_at=callback.window_start_at,
                           end_at=callback.window_end_at, tz=callback.tz, now=now)
     callback.earliest_legal_at = legal[0][0]
@@ -331,47 +213,47 @@ def adopt(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: 
                            data={"callback": callbacks.as_dict(
                                callback, owner=store.owner_name(session, callback)),
                                "actor": actor}, now=now)
-    _notify(session, cfg, callback, notifications.Event.CALLBACK_SCHEDULED, now, how)
-    plan_reminders(session, cfg, callback, now)
+    callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_SCHEDULED, now, how)
+    callbacks_messages.plan_reminders(session, cfg, callback, now)
     return callback
 
 
 def reschedule(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
                now: dt.datetime, start_at: dt.datetime, end_at: dt.datetime, tz: str = "",
-               how: Notify | None = None, why: str = "") -> models.Callback:
+               how: callbacks_messages.Notify | None = None, why: str = "") -> models.Callback:
     """Move a callback to a new window (E5); the customer gets links to cancel or reschedule."""
     callback = store.get(session, callback_id, for_update=True)
     callbacks.check_transition(S(callback.status), S.SCHEDULED, action="reschedule")
     previous = (callback.window_start_at, callback.window_end_at)
-    _place(session, callback, start_at=start_at, end_at=end_at, tz=tz or callback.tz, now=now)
+    place(session, callback, start_at=start_at, end_at=end_at, tz=tz or callback.tz, now=now)
     callback.reschedule_count += 1
     callback.suggested_start_at = callback.suggested_end_at = None
     callback.proposed_slots = []
-    _change(session, callback, S.SCHEDULED, action="rescheduled", actor=actor, now=now,
+    change(session, callback, S.SCHEDULED, action="rescheduled", actor=actor, now=now,
             why=why or (how.message if how else ""), verb="reschedule",
-            details={"previous_window": [callbacks._iso(previous[0]), callbacks._iso(previous[1])],
+            details={"previous_window": [callbacks.iso_utc(previous[0]), callbacks.iso_utc(previous[1])],
                      "is_clipped": callback.is_clipped})
-    _notify(session, cfg, callback, notifications.Event.CALLBACK_RESCHEDULED, now, how,
+    callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_RESCHEDULED, now, how,
             previous_window_start_at=previous[0], previous_window_end_at=previous[1])
-    plan_reminders(session, cfg, callback, now)
+    callbacks_messages.plan_reminders(session, cfg, callback, now)
     return callback
 
 
 def request_reschedule(session: Session, cfg: CallbacksSettings, callback_id: int, *,
-                       actor: str, now: dt.datetime, how: Notify | None = None) -> models.Callback:
+                       actor: str, now: dt.datetime, how: callbacks_messages.Notify | None = None) -> models.Callback:
     """Ask the customer to pick a new time (E6): status requested, e-mail/SMS with a link."""
     callback = store.get(session, callback_id, for_update=True)
-    _change(session, callback, S.REQUESTED, action="requested", actor=actor, now=now,
+    change(session, callback, S.REQUESTED, action="requested", actor=actor, now=now,
             why=how.message if how else "", verb="request a new time for")
     outbox.withdraw_pending(session, callback_id=callback.id, reason="requested",
-                            events=_REMINDERS)
-    _notify(session, cfg, callback, notifications.Event.RESCHEDULE_REQUESTED, now, how)
+                            events=callbacks_messages.REMINDERS)
+    callbacks_messages.notify(session, cfg, callback, notifications.Event.RESCHEDULE_REQUESTED, now, how)
     return callback
 
 
 def propose(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
             now: dt.datetime, slots: Sequence[tuple[dt.datetime, dt.datetime]],
-            how: Notify | None = None) -> models.Callback:
+            how: callbacks_messages.Notify | None = None) -> models.Callback:
     """Offer up to 30 slots (E7), each legal for the callee and within capacity.
 
     Raises
@@ -383,23 +265,23 @@ def propose(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor
     callback = store.get(session, callback_id, for_update=True)
     for start, end in slots:
         callbacks.check_window(start, end, now)
-        if not slot_is_open(session, cfg, callback, start, end, now):
-            raise errors.InvalidInput(f"slot {callbacks._iso(start)} is outside legal hours or "
-                                      "full", fields={"slots": callbacks._iso(start) or ""},
+        if not callbacks_slots.slot_is_open(session, cfg, callback, start, end, now):
+            raise errors.InvalidInput(f"slot {callbacks.iso_utc(start)} is outside legal hours or "
+                                      "full", fields={"slots": callbacks.iso_utc(start) or ""},
                                       error_id="slot-unavailable")
-    callback.proposed_slots = [[callbacks._iso(a), callbacks._iso(b)] for a, b in sorted(slots)]
-    _change(session, callback, S.PROPOSED, action="proposed", actor=actor, now=now,
+    callback.proposed_slots = [[callbacks.iso_utc(a), callbacks.iso_utc(b)] for a, b in sorted(slots)]
+    change(session, callback, S.PROPOSED, action="proposed", actor=actor, now=now,
             why=how.message if how else "", verb="propose slots for",
             details={"slots": callback.proposed_slots})
     outbox.withdraw_pending(session, callback_id=callback.id, reason="proposed",
-                            events=_REMINDERS)
-    _notify(session, cfg, callback, notifications.Event.SLOTS_PROPOSED, now, how,
+                            events=callbacks_messages.REMINDERS)
+    callbacks_messages.notify(session, cfg, callback, notifications.Event.SLOTS_PROPOSED, now, how,
             slots=tuple(sorted(slots)))
     return callback
 
 
 def accept(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
-           now: dt.datetime, how: Notify | None = None) -> models.Callback:
+           now: dt.datetime, how: callbacks_messages.Notify | None = None) -> models.Callback:
     """Accept the customer's suggested time (E6): scheduled at that time, customer told.
 
     Raises
@@ -412,23 +294,23 @@ def accept(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor:
         raise errors.InvalidInput(f"callback {callback.id} has no suggested time to accept",
                                   fields={"id": "no suggestion"}, error_id="no-suggestion")
     callbacks.check_transition(S(callback.status), S.SCHEDULED, action="accept a time for")
-    _place(session, callback, start_at=callback.suggested_start_at,
+    place(session, callback, start_at=callback.suggested_start_at,
            end_at=callback.suggested_end_at, tz=callback.tz, now=now, is_customer_requested=True)
     callback.suggested_start_at = callback.suggested_end_at = None
     callback.reschedule_count += 1
-    _change(session, callback, S.SCHEDULED, action="accepted", actor=actor, now=now,
+    change(session, callback, S.SCHEDULED, action="accepted", actor=actor, now=now,
             details={"is_clipped": callback.is_clipped})
-    _notify(session, cfg, callback, notifications.Event.SUGGESTION_ACCEPTED, now, how)
-    plan_reminders(session, cfg, callback, now)
+    callbacks_messages.notify(session, cfg, callback, notifications.Event.SUGGESTION_ACCEPTED, now, how)
+    callbacks_messages.plan_reminders(session, cfg, callback, now)
     return callback
 
 
 def cancel(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
-           now: dt.datetime, reason: str, how: Notify | None = None) -> models.Callback:
+           now: dt.datetime, reason: str, how: callbacks_messages.Notify | None = None) -> models.Callback:
     """Cancel with a reason (from the configured list when there is one) and a message (E11)."""
     reason = reason.strip()
     callback = store.get(session, callback_id, for_update=True)
-    cfg = policy(session, cfg, callback.campaign_id)
+    cfg = callbacks_slots.policy(session, cfg, callback.campaign_id)
     if not reason:
         raise errors.InvalidInput("a cancellation needs a reason", fields={"reason": "empty"},
                                   error_id="reason-missing")
@@ -437,9 +319,9 @@ def cancel(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor:
                                   f"{', '.join(cfg.cancel_reasons)}", fields={"reason": "unknown"},
                                   error_id="unknown-cancel-reason")
     callback.cancel_reason = reason
-    _change(session, callback, S.CANCELLED, action="cancelled", actor=actor, now=now, why=reason,
+    change(session, callback, S.CANCELLED, action="cancelled", actor=actor, now=now, why=reason,
             verb="cancel", details={"message": how.message if how else ""})
-    _notify(session, cfg, callback, notifications.Event.CALLBACK_CANCELLED, now, how,
+    callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_CANCELLED, now, how,
             reason=reason)
     record = session.get(models.Record, callback.record_id)
     record.next_attempt_at = None
@@ -456,7 +338,7 @@ def complete(session: Session, cfg: CallbacksSettings, callback_id: int, *, acto
     callback = store.get(session, callback_id, for_update=True)
     callback.outcome, callback.completion_reason = outcome, reason
     callback.time_taken_s, callback.completed_at = time_taken_s, now
-    _change(session, callback, S.COMPLETED, action="completed", actor=actor, now=now,
+    change(session, callback, S.COMPLETED, action="completed", actor=actor, now=now,
             why=reason, verb="complete",
             details={"outcome": outcome, "time_taken_s": time_taken_s})
     return callback
@@ -466,7 +348,7 @@ def no_show(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor
             now: dt.datetime, why: str = "") -> models.Callback:
     """The customer did not show up (answered nobody / was not there) (E11)."""
     callback = store.get(session, callback_id, for_update=True)
-    _change(session, callback, S.NO_SHOW, action="no_show", actor=actor, now=now, why=why,
+    change(session, callback, S.NO_SHOW, action="no_show", actor=actor, now=now, why=why,
             verb="mark no-show")
     return callback
 
@@ -475,26 +357,14 @@ def reopen(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor:
            now: dt.datetime, why: str = "") -> models.Callback:
     """Reopen a completed (or cancelled, no-show) callback (E11); a new link version."""
     callback = store.get(session, callback_id, for_update=True)
-    _change(session, callback, S.REOPENED, action="reopened", actor=actor, now=now, why=why,
+    change(session, callback, S.REOPENED, action="reopened", actor=actor, now=now, why=why,
             verb="reopen")
     callback.completed_at = None
     return callback
 
 
-def available_agents(session: Session, cfg: CallbacksSettings,
-                     callback: models.Callback) -> list[models.User]:
-    """Campaign agents on shift when the window opens and with room in that slot (E10)."""
-    cfg = policy(session, cfg, callback.campaign_id)
-    start = callback.window_start_at
-    end = start + cfg.slot_length
-    return [agent for agent in store.agents(session, callback.campaign_id)
-            if store.is_on_shift(agent, start)
-            and store.booked(session, callback.campaign_id, start, end, owner_id=agent.id,
-                             exclude_id=callback.id) < cfg.callbacks_per_agent_slot]
-
-
 def reassign(session: Session, cfg: CallbacksSettings, callback_id: int, *, to: str, actor: str,
-             now: dt.datetime, how: Notify | None = None) -> models.Callback:
+             now: dt.datetime, how: callbacks_messages.Notify | None = None) -> models.Callback:
     """Give the callback to a colleague scheduled and free at its time (E10).
 
     Raises
@@ -503,21 +373,21 @@ def reassign(session: Session, cfg: CallbacksSettings, callback_id: int, *, to: 
         ``agent-unavailable``, naming the agents who are.
     """
     callback = store.get(session, callback_id, for_update=True)
-    cfg = policy(session, cfg, callback.campaign_id)
-    free = available_agents(session, cfg, callback)
+    cfg = callbacks_slots.policy(session, cfg, callback.campaign_id)
+    free = callbacks_slots.available_agents(session, cfg, callback)
     chosen = next((a for a in free if a.name == to), None)
     if chosen is None:
         names = ", ".join(a.name for a in free) or "nobody"
         raise errors.InvalidInput(f"{to} is not scheduled and free at "
-                                  f"{callbacks._iso(callback.window_start_at)}; available: {names}",
+                                  f"{callbacks.iso_utc(callback.window_start_at)}; available: {names}",
                                   fields={"to": "unavailable"}, error_id="agent-unavailable")
     previous = store.owner_name(session, callback)
     callback.owner_id = chosen.id
-    _change(session, callback, S(callback.status), action="reassigned", actor=actor, now=now,
+    change(session, callback, S(callback.status), action="reassigned", actor=actor, now=now,
             verb="reassign", details={"previous_owner": previous, "owner": chosen.name})
     if cfg.notify_on_reassign:
-        _notify(session, cfg, callback, notifications.Event.CALLBACK_REASSIGNED, now, how)
-    plan_reminders(session, cfg, callback, now)
+        callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_REASSIGNED, now, how)
+    callbacks_messages.plan_reminders(session, cfg, callback, now)
     return callback
 
 
@@ -545,50 +415,3 @@ def edit_note(session: Session, note_id: int, *, body: str, actor: str,
 
 
 # --------------------------------------------------------------------------- capacity
-
-
-def slot_capacity(session: Session, cfg: CallbacksSettings, campaign_id: int,
-                  start: dt.datetime, end: dt.datetime, *, exclude_id: int | None = None) -> int:
-    """Scheduled agents x callbacks_per_agent_slot - booked (E8)."""
-    cfg = policy(session, cfg, campaign_id)
-    on_shift = sum(1 for agent in store.agents(session, campaign_id)
-                   if store.is_on_shift(agent, start))
-    return callbacks.slot_capacity(on_shift, cfg.callbacks_per_agent_slot,
-                                   store.booked(session, campaign_id, start, end,
-                                                exclude_id=exclude_id))
-
-
-def slot_is_open(session: Session, cfg: CallbacksSettings, callback: models.Callback,
-                 start: dt.datetime, end: dt.datetime, now: dt.datetime) -> bool:
-    """Is ``[start, end)`` wholly legal for the callee and within capacity?"""
-    campaign = session.get(models.Campaign, callback.campaign_id)
-    record = session.get(models.Record, callback.record_id)
-    try:
-        legal = legal_windows(session, callback, campaign=campaign, record=record,
-                              number=callback.number_e164, start_at=start, end_at=end,
-                              tz=callback.tz, now=now)
-    except calling_hours.NoLegalMinute:
-        return False
-    if legal != [(start, end)]:
-        return False
-    return slot_capacity(session, cfg, callback.campaign_id, start, end,
-                         exclude_id=callback.id) > 0
-
-
-def open_slots(session: Session, cfg: CallbacksSettings, callback: models.Callback,
-               now: dt.datetime, *, days: int | None = None) -> list[callbacks.Slot]:
-    """Legal slots with capacity over the next ``days`` (default: the slot horizon)."""
-    cfg = policy(session, cfg, callback.campaign_id)
-    campaign = session.get(models.Campaign, callback.campaign_id)
-    record = session.get(models.Record, callback.record_id)
-    end = now + dt.timedelta(days=days or cfg.slot_horizon_days)
-    try:
-        legal = legal_windows(session, callback, campaign=campaign, record=record,
-                              number=callback.number_e164, start_at=now, end_at=end,
-                              tz=callback.tz, now=now)
-    except calling_hours.NoLegalMinute:
-        return []
-    return callbacks.slots(legal, cfg.slot_length,
-                           lambda a, b: slot_capacity(session, cfg, callback.campaign_id, a, b,
-                                                      exclude_id=callback.id),
-                           not_before=now)

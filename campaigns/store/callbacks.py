@@ -118,8 +118,8 @@ def notes(session: Session, callback_id: int) -> list[dict[str, Any]]:
                            .where(models.CallbackNote.callback_id == callback_id)
                            .order_by(models.CallbackNote.id))
     return [{"id": n.id, "author": n.author, "body": n.body,
-             "created_at": callbacks._iso(n.created_at),
-             "updated_at": callbacks._iso(n.updated_at)} for n in rows]
+             "created_at": callbacks.iso_utc(n.created_at),
+             "updated_at": callbacks.iso_utc(n.updated_at)} for n in rows]
 
 
 # --------------------------------------------------------------------------- capacity

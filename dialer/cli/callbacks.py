@@ -21,7 +21,13 @@ from campaigns.store import audit
 from campaigns.store import callbacks as store
 from campaigns.store import campaigns as campaign_store
 from campaigns.store import users as user_store
-from dialer import callbacks_config, callbacks_engine, callbacks_report
+from dialer import (
+    callbacks_config,
+    callbacks_engine,
+    callbacks_messages,
+    callbacks_report,
+    callbacks_slots,
+)
 from dialer import callbacks_service as service
 from dialer.cli import common
 
@@ -78,9 +84,9 @@ def _notify_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _how(message: str, channels: tuple[str, ...], email: str, sms_to: str,
-         no_notify: bool) -> service.Notify:
+         no_notify: bool) -> callbacks_messages.Notify:
     addresses = {k: v for k, v in (("email", email), ("sms", sms_to)) if v}
-    return service.Notify(not no_notify, list(channels) or None, addresses or None, message)
+    return callbacks_messages.Notify(not no_notify, list(channels) or None, addresses or None, message)
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -178,8 +184,8 @@ def schedule(record_id: int, day: str, start: str, end: str, tz: str, number: st
             if record is None:
                 raise errors.NotFound("record", record_id)
             campaign = session.get(models.Campaign, record.campaign_id)
-            e164, _ = service._number(record, number)
-            zone = service._zone_of(session, campaign, record, e164, now)
+            e164, _ = service.resolve_number(record, number)
+            zone = service.zone_of(session, campaign, record, e164, now)
         start_at, end_at = _window(day, start, end, zone)
         return service.schedule(session, cfg, record_id=record_id, actor=actor, now=now,
                                 start_at=start_at, end_at=end_at, tz=zone, number=number,
@@ -318,7 +324,7 @@ def reassign(callback_id: int, to: str | None, available: bool, message: str,
         app = common.app()
         cfg = callbacks_config.settings_of(app.settings)
         with app.session() as session:
-            names = [a.name for a in service.available_agents(session, cfg,
+            names = [a.name for a in callbacks_slots.available_agents(session, cfg,
                                                               store.get(session, callback_id))]
         app.emit({"available": names}, "\n".join(names) or "(nobody)")
         return
@@ -370,7 +376,7 @@ def link(callback_id: int, actor: str, now_text: str | None) -> None:
                                   fields={"callbacks.link_secret": "empty"},
                                   error_id="link-secret-missing")
     with app.session() as session:
-        url = service.link_url(cfg, store.get(session, callback_id), _now(now_text))
+        url = callbacks_messages.link_url(cfg, store.get(session, callback_id), _now(now_text))
     app.emit({"callback_id": callback_id, "url": url}, url)
 
 

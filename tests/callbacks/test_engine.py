@@ -13,12 +13,12 @@ from campaigns.enums import CallbackStatus as S
 from campaigns.store import dnc as dnc_store
 from campaigns.store import hopper
 from dialer import callbacks_engine as engine
+from dialer import callbacks_messages, callbacks_report
 from dialer import callbacks_portal as portal
-from dialer import callbacks_report
 from dialer import callbacks_service as service
 from tests.callbacks.conftest import CFG, NOW, deliver, ny
 
-EMAIL = service.Notify(channels=["email"])
+EMAIL = callbacks_messages.Notify(channels=["email"])
 
 
 def _schedule(session, world, record=None, **kw):
@@ -32,7 +32,7 @@ def _schedule(session, world, record=None, **kw):
 def test_the_ladder_retries_hands_off_moves_a_day_notifies_then_closes(lite, lworld,
                                                                        smtp_server):
     callback = _schedule(lite, lworld, owner="bob")
-    token = service.link_url(CFG, callback, NOW).rsplit("/", 1)[1]
+    token = callbacks_messages.link_url(CFG, callback, NOW).rsplit("/", 1)[1]
     # missed inside the window: retry 10 minutes later
     engine.on_missed(lite, CFG, callback.id, now=ny(24, 10, 5), why="no answer")
     assert (callback.status, callback.ladder_step) == (S.MISSED, 0)

@@ -9,12 +9,13 @@ import pytest
 
 from campaigns import callbacks
 from campaigns.enums import CallbackStatus as S
+from dialer import callbacks_messages
 from dialer import callbacks_portal as portal
 from dialer import callbacks_service as service
 from dialer.callbacks_config import CallbacksSettings
 from tests.callbacks.conftest import CFG, NOW, SECRET, ny
 
-EMAIL = service.Notify(channels=["email"])
+EMAIL = callbacks_messages.Notify(channels=["email"])
 U = dt.UTC
 
 
@@ -26,7 +27,7 @@ def _schedule(session, world, record=None, **kw):
 
 
 def _token(callback, now=NOW, cfg=CFG) -> str:
-    return service.link_url(cfg, callback, now).rsplit("/", 1)[1]
+    return callbacks_messages.link_url(cfg, callback, now).rsplit("/", 1)[1]
 
 
 @pytest.mark.req("E12")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from campaigns import errors, models
 from campaigns.enums import CallbackStatus as S
 from campaigns.enums import Channel, MessageStatus
+from dialer import callbacks_messages, callbacks_slots
 from dialer import callbacks_portal as portal
 from dialer import callbacks_service as service
 from dialer.callbacks_config import CallbacksSettings
@@ -26,7 +27,7 @@ _LINK = re.compile(r"https://dialer\.test/c/(\S+)")
 def _schedule(session, world, record=None, cfg=CFG, **kw):
     values = {"record_id": (record or world.record).id, "actor": "admin", "now": NOW,
                   "start_at": ny(24, 10), "end_at": ny(24, 11),
-                  "how": service.Notify(channels=["email"])}
+                  "how": callbacks_messages.Notify(channels=["email"])}
     values.update(kw)
     return service.schedule(session, cfg, **values)
 
@@ -35,7 +36,7 @@ def _token(message) -> str:
     return _LINK.search(message.get_content()).group(1)
 
 
-EMAIL = service.Notify(channels=["email"])
+EMAIL = callbacks_messages.Notify(channels=["email"])
 
 
 @pytest.mark.req("E5")
@@ -44,7 +45,7 @@ def test_reschedule_tells_the_customer_with_cancel_and_reschedule_links(lite, lw
     callback = _schedule(lite, lworld)
     deliver(lite, smtp_server, NOW)
     service.reschedule(lite, CFG, callback.id, actor="bob", now=NOW, start_at=ny(25, 14),
-                       end_at=ny(25, 15), how=service.Notify(channels=["email"],
+                       end_at=ny(25, 15), how=callbacks_messages.Notify(channels=["email"],
                                                              message="Our agent is ill."))
     [received] = deliver(lite, smtp_server, NOW)
     assert received["To"] == "ana@example.com"
@@ -83,7 +84,7 @@ def test_request_then_customer_suggests_then_agent_accepts(lite, lworld, smtp_se
 def test_a_suggestion_outside_legal_hours_is_refused_to_the_customer(lite, lworld):
     callback = _schedule(lite, lworld)
     service.request_reschedule(lite, CFG, callback.id, actor="bob", now=NOW, how=EMAIL)
-    token = service.link_url(CFG, callback, NOW).rsplit("/", 1)[1]
+    token = callbacks_messages.link_url(CFG, callback, NOW).rsplit("/", 1)[1]
     with pytest.raises(errors.InvalidInput) as caught:
         portal.customer_suggest(lite, CFG, token, start_at=ny(26, 22), end_at=ny(26, 23),
                                 now=NOW)
@@ -94,7 +95,7 @@ def test_a_suggestion_outside_legal_hours_is_refused_to_the_customer(lite, lworl
 def test_the_customer_picks_a_slot_after_a_request(lite, lworld):
     callback = _schedule(lite, lworld)
     service.request_reschedule(lite, CFG, callback.id, actor="bob", now=NOW, how=EMAIL)
-    token = service.link_url(CFG, callback, NOW).rsplit("/", 1)[1]
+    token = callbacks_messages.link_url(CFG, callback, NOW).rsplit("/", 1)[1]
     view = portal.customer_view(lite, CFG, token, NOW)
     first = view["slots"][0]
     assert first["start"] == "2026-11-23T10:00:00-05:00"
@@ -147,7 +148,7 @@ def test_none_of_these_times_work_returns_to_requested_with_the_answer(lite, lwo
     callback = _schedule(lite, lworld)
     service.propose(lite, CFG, callback.id, actor="bob", now=NOW, how=EMAIL,
                     slots=[(ny(24, 10), ny(24, 10, 30))])
-    token = service.link_url(CFG, callback, NOW).rsplit("/", 1)[1]
+    token = callbacks_messages.link_url(CFG, callback, NOW).rsplit("/", 1)[1]
     portal.customer_decline(lite, CFG, token, now=NOW, message="I work days")
     assert callback.status is S.REQUESTED
     assert callback.customer_answer == "none_of_these: I work days"
@@ -157,12 +158,12 @@ def test_none_of_these_times_work_returns_to_requested_with_the_answer(lite, lwo
 @pytest.mark.req("E8")
 def test_slot_capacity_is_agents_on_shift_times_per_agent_minus_booked(lite, lworld):
     campaign = lworld.campaign.id
-    assert service.slot_capacity(lite, CFG, campaign, ny(24, 10), ny(24, 10, 30)) == 2
-    assert service.slot_capacity(lite, CFG, campaign, ny(24, 14), ny(24, 14, 30)) == 3
+    assert callbacks_slots.slot_capacity(lite, CFG, campaign, ny(24, 10), ny(24, 10, 30)) == 2
+    assert callbacks_slots.slot_capacity(lite, CFG, campaign, ny(24, 14), ny(24, 14, 30)) == 3
     _schedule(lite, lworld, record=lworld.other, start_at=ny(24, 10), end_at=ny(24, 10, 30))
-    assert service.slot_capacity(lite, CFG, campaign, ny(24, 10), ny(24, 10, 30)) == 1
+    assert callbacks_slots.slot_capacity(lite, CFG, campaign, ny(24, 10), ny(24, 10, 30)) == 1
     doubled = CallbacksSettings(callbacks_per_agent_slot=2, link_secret=CFG.link_secret)
-    assert service.slot_capacity(lite, doubled, campaign, ny(24, 10), ny(24, 10, 30)) == 3
+    assert callbacks_slots.slot_capacity(lite, doubled, campaign, ny(24, 10), ny(24, 10, 30)) == 3
 
 
 @pytest.mark.req("E8")
@@ -171,15 +172,15 @@ def test_offered_slots_follow_shifts_and_bookings(lite, lworld):
                       end_at=ny(24, 10, 30))
     _schedule(lite, lworld, record=lworld.other, start_at=ny(24, 10), end_at=ny(24, 10, 30))
     callback = _schedule(lite, lworld)
-    starts = {s.start_at for s in service.open_slots(lite, CFG, callback, NOW, days=2)}
+    starts = {s.start_at for s in callbacks_slots.open_slots(lite, CFG, callback, NOW, days=2)}
     assert ny(24, 9, 30) in starts and ny(24, 16, 30) in starts
     assert ny(24, 10) not in starts          # two agents, two booked
     assert ny(24, 17) not in starts          # nobody on shift
     assert ny(24, 8, 30) not in starts       # legal, but before the shifts
     assert all(s.end_at - s.start_at == dt.timedelta(minutes=30)
-               for s in service.open_slots(lite, CFG, callback, NOW, days=2))
+               for s in callbacks_slots.open_slots(lite, CFG, callback, NOW, days=2))
     service.cancel(lite, CFG, taken.id, actor="admin", now=NOW, reason="duplicate")
-    assert ny(24, 10) in {s.start_at for s in service.open_slots(lite, CFG, callback, NOW,
+    assert ny(24, 10) in {s.start_at for s in callbacks_slots.open_slots(lite, CFG, callback, NOW,
                                                                  days=2)}
 
 
@@ -188,7 +189,7 @@ def test_reassign_offers_only_agents_on_shift_and_free(lite, lworld):
     callback = _schedule(lite, lworld, owner="ana.agent")
     _schedule(lite, lworld, record=lworld.other, owner="bob", start_at=ny(24, 10),
               end_at=ny(24, 10, 30))
-    assert [a.name for a in service.available_agents(lite, CFG, callback)] == ["ana.agent"]
+    assert [a.name for a in callbacks_slots.available_agents(lite, CFG, callback)] == ["ana.agent"]
     with pytest.raises(errors.InvalidInput) as caught:
         service.reassign(lite, CFG, callback.id, to="carl", actor="admin", now=NOW)
     assert caught.value.error_id == "agent-unavailable"
@@ -222,7 +223,7 @@ def test_cancel_needs_a_listed_reason_and_sends_the_message(lite, lworld, smtp_s
         service.cancel(lite, cfg, callback.id, actor="admin", now=NOW, reason="whim")
     assert caught.value.error_id == "unknown-cancel-reason"
     service.cancel(lite, cfg, callback.id, actor="admin", now=NOW, reason="duplicate",
-                   how=service.Notify(channels=["email"], message="You are already booked."))
+                   how=callbacks_messages.Notify(channels=["email"], message="You are already booked."))
     [received] = deliver(lite, smtp_server, NOW)
     body = received.get_content()
     assert received["X-Dialer-Event"] == "callback_cancelled"
