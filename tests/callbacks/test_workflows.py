@@ -282,3 +282,40 @@ def test_rescheduling_withdraws_old_reminders_and_plans_new_ones(lite, lworld):
     withdrawn = [m for m in rows if m.status is MessageStatus.FAILED]
     assert pending == [ny(25, 10), ny(26, 9)]
     assert len(withdrawn) == 2 and withdrawn[0].last_error == "withdrawn: rescheduled"
+
+
+@pytest.fixture
+def sms_recorder():
+    from tests.notify import servers
+
+    recorder = servers.HttpRecorder().start()
+    try:
+        yield recorder
+    finally:
+        recorder.stop()
+
+
+@pytest.mark.req("E6")
+def test_the_request_goes_by_sms_to_the_mobile_with_a_working_link(lite, lworld, sms_recorder):
+    from campaigns import db
+    from dialer.notify import config as notify_config
+    from dialer.notify import dispatcher, sms
+
+    callback = _schedule(lite, lworld)
+    service.request_reschedule(lite, CFG, callback.id, actor="bob", now=NOW,
+                               how=callbacks_messages.Notify(channels=["sms"]))
+    lite.commit()
+    provider = sms.TwilioSmsProvider(notify_config.SmsSettings(
+        url=sms_recorder.url, account_sid="AC1", auth_token="tok-real", from_number="+15005550006",
+        timeout_s=5))
+    try:
+        dispatcher.deliver_due(db.make_sessionmaker(lite.get_bind()),
+                               dispatcher.Senders(sms=provider), NOW,
+                               settings=notify_config.NotificationSettings())
+    finally:
+        provider.close()
+    [request] = sms_recorder.requests
+    form = request.form()
+    assert form["To"] == "+12125550199"
+    token = _LINK.search(form["Body"]).group(1)
+    assert portal.customer_view(lite, CFG, token, NOW)["callback"]["id"] == callback.id
