@@ -134,13 +134,11 @@ def list_(campaign_name: str | None, statuses: tuple[str, ...], owner: str | Non
         campaign_id = campaign_store.get_by_name(session, campaign_name).id \
             if campaign_name else None
         owner_id = user_store.get_by_name(session, owner).id if owner else None
-        rows = [callbacks.as_dict(c, owner=store.owner_name(session, c))
+        rows = [service.show(session, c)
                 for c in store.list_callbacks(session, campaign_id=campaign_id,
                                               statuses=[CallbackStatus(s) for s in statuses],
                                               owner_id=owner_id, record_id=record_id,
                                               limit=limit)]
-    for row in rows:
-        del row["history"], row["internal_notes"]
     app.emit({"callbacks": rows}, lambda: common.echo_table(
         rows, ["id", "status", "record_id", "number", "window_start_at", "window_end_at", "tz",
                "owner", "is_clipped"]))

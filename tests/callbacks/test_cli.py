@@ -37,6 +37,7 @@ def test_schedule_list_and_show(cli, ids):
         "scheduled", "bob", "America/New_York", "+12125550100")
     listed = cli("callbacks", "list", "--status", "scheduled", "--json").json()["callbacks"]
     assert [c["id"] for c in listed] == [callback["id"]]
+    assert listed[0]["history"][0]["action"] == "scheduled"
     shown = cli("callbacks", "show", callback["id"], "--json").json()
     assert shown["history"][0]["action"] == "scheduled"
     assert shown["notes"] == "VIP"
