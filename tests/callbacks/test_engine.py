@@ -217,3 +217,26 @@ def test_every_lifecycle_change_posts_a_webhook_event(lite, lworld):
     body = json.loads(sent[1].body)
     assert (body["data"]["callback"]["id"], body["data"]["callback"]["status"]) == (
         callback.id, "cancelled")
+
+
+@pytest.mark.req("E17")
+def test_a_personal_callback_waits_for_its_owner_until_the_campaigns_handoff_delay(lite,
+                                                                                   lworld):
+    from dialer import callbacks_slots
+
+    lworld.campaign.callback_policy = {"ladder_handoff_after_s": 600}
+    callback = _schedule(lite, lworld, owner="bob")
+    handoff = callbacks_slots.policy(lite, CFG, lworld.campaign.id).ladder.handoff_after
+
+    def claim(at, owners=()):
+        return [w.callback_id for w in hopper.claim(
+            lite, lworld.campaign.id, engine_id="e1", now=at, lease=dt.timedelta(seconds=30),
+            limit=5, owner_ids=owners, handoff_after=handoff) if w.kind == "callback"]
+
+    assert claim(ny(24, 10, 9), owners=(lworld.ana.id,)) == []
+    assert claim(ny(24, 10, 9), owners=(lworld.bob.id,)) == [callback.id]
+    hopper.release(lite, hopper.Work("callback", lworld.campaign.id, callback.record_id,
+                                     callback.number_e164, callback.phone_number_id,
+                                     callback_id=callback.id), engine_id="e1")
+    lite.expire_all()
+    assert claim(ny(24, 10, 10), owners=(lworld.ana.id,)) == [callback.id]
