@@ -315,6 +315,9 @@ class NanpTable:
         self._by_outcome: dict[tuple[object, ...], tuple[bool, str, str, tuple[str, ...]]] = {}
         live = [(i, a.start) for i, a in enumerate(self.automata)]
         self._walk("", live, ())
+        # The automata and their memos are only needed for the derivation (tens of MB).
+        self.automata = []
+        self._by_outcome.clear()
         # Decided prefixes form an antichain, so any probing order finds the one
         # entry of a number: probe the depths that cover most numbers first.
         coverage: dict[int, int] = {}
