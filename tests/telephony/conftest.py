@@ -88,9 +88,9 @@ class ThreadedAmi:
         self.server = FakeAsterisk()
         self.port = 0
 
-    def start(self) -> "ThreadedAmi":
+    def start(self, port: int = 0) -> "ThreadedAmi":
         self.thread.start()
-        self.port = self.call(self.server.start())
+        self.port = self.call(self.server.start(port))
         return self
 
     def call(self, coro: Any, timeout_s: float = 10.0) -> Any:

@@ -8,6 +8,8 @@ tests taking ``fake_ami`` inspect or disturb the server and always use the fake.
 
 from __future__ import annotations
 
+import logging
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -226,6 +228,37 @@ def test_reconnects_after_a_drop_and_ends_calls_that_vanished(fake_ami: Threaded
     lost, kept, reconnects = calls.run(scenario())
     assert (lost.outcome, lost.cause) == (O.ANSWERED, "lost_during_reconnect")
     assert kept.outcome is O.ANSWERED and reconnects == 1
+
+
+@pytest.mark.req("C14")
+def test_reconnect_backs_off_while_asterisk_is_down(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="telephony.ami")
+    first = ThreadedAmi().start()
+    servers = [first]
+
+    def delays() -> list[float]:
+        found = (re.search(r"next try in ([0-9.]+) s", r.getMessage()) for r in caplog.records)
+        return [float(m.group(1)) for m in found if m]
+
+    async def scenario() -> int:
+        backend = ami.AmiBackend(_fake_settings(first))
+        await backend.start()
+        try:
+            first.stop()  # Asterisk goes away: the session drops, new connects are refused
+            await calls.wait_until(lambda: len(delays()) >= 3)
+            servers.append(ThreadedAmi().start(first.port))  # back, on the same port
+            await calls.wait_until(lambda: backend.reconnects == 1, timeout_s=15)
+            return backend.reconnects
+        finally:
+            await backend.close()
+
+    try:
+        assert calls.run(scenario()) == 1
+    finally:
+        for server in servers[1:]:
+            server.stop()
+    waits = delays()
+    assert waits[:3] == sorted(waits[:3]) and waits[2] > waits[0]  # the wait grows
 
 
 @pytest.mark.req("C14")

@@ -70,8 +70,8 @@ class FakeAsterisk:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._hangup_waiters: dict[str, asyncio.Event] = {}
 
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> int:
+        self.server = await asyncio.start_server(self._session, "127.0.0.1", port)
         self.port = self.server.sockets[0].getsockname()[1]
         return self.port
 
