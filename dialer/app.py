@@ -117,6 +117,7 @@ class Engine:
         self._stop = asyncio.Event()
         self._idle_done: set[int] = set()
         self._refused: set[int] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def request_stop(self) -> None:
         """Stop cleanly (safe from a signal handler on the loop)."""
@@ -150,6 +151,7 @@ class Engine:
     # -- start and stop ----------------------------------------------------------------------
 
     async def _start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.database = db_thread.DatabaseThread(self.factory)
         self.database.start()
         now = self.clock.now()
@@ -259,10 +261,10 @@ class Engine:
 
     def _blocking(self, fn: Callable[[Session], Any]) -> Callable[[], Any]:
         """``fn`` run on the database thread, callable from the timer's executor thread."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop
 
         def call() -> Any:
-            assert self.database is not None
+            assert self.database is not None and loop is not None
             return asyncio.run_coroutine_threadsafe(self.database.call(fn), loop).result()
 
         return call
@@ -358,6 +360,7 @@ class CampaignRunner:
             await self._save_history()
             await line.close()
             self._count(orch)
+            await engine.database.drain()  # the run is over once its calls are written
         return is_idle
 
     async def _has_run_out(self, line: recording.CampaignLine) -> bool:

@@ -21,7 +21,8 @@ from campaigns.store import caller_ids as caller_id_store
 from campaigns.store import rules as rule_store
 
 UTC = dt.UTC
-AREAS = ("212", "312", "415", "617", "713", "305", "206", "404", "503", "602")
+#: area codes where a research call is legal at every hour (so no test depends on the time of day).
+AREAS = ("212", "617", "713", "206", "404", "503", "602", "201", "202", "203")
 
 
 def scripted(area: str, suffix: str) -> str:

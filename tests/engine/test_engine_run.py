@@ -61,7 +61,7 @@ def test_small_campaign_runs_to_idle_with_outcomes_dispositions_and_retries(db_u
     factory = db.make_sessionmaker(engine)
     numbers = [data.scripted(area, suffix) for area in data.AREAS[:2] for suffix in SUFFIXES]
     pool = (caller_ids.PoolNumber("+12125559001", "212", "US-NY"),
-            caller_ids.PoolNumber("+13125559001", "312", "US-IL"))
+            caller_ids.PoolNumber("+16175559001", "617", "US-MA"))
     campaign_id = data.create_campaign(factory, "engine-small", numbers, pool=pool)
     options = app.EngineOptions(engine_id="test-engine", is_until_idle=True, sim_agents=2,
                                 sim_dispositions={"sale": 1.0}, tick_s=0.1, status_poll_s=0.2)
