@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import codecs
 import collections
+import contextlib
 import csv
 import io
 import itertools
 import json
-import multiprocessing
 import os
+import pickle
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, BinaryIO, Iterable, Iterator, NamedTuple
 
 from campaigns import errors, phones
 from campaigns.enums import PhoneKind, RejectReason
@@ -384,50 +387,98 @@ def parsed_batches(path: str | os.PathLike[str], shape: FileShape, mapping: dict
     ----------
     workers:
         Processes that parse while this one goes on reading (and the caller
-        writes); 0 or 1 parses here.
+        writes); 0 parses here.
     """
     chunks = _chunks(read_rows(path, shape), batch_size)
-    if workers <= 1:
+    if workers <= 0:
         parser = RowParser(shape.header, mapping, default_region)
         first = 1
         for raw in chunks:
             yield Batch(first, raw, [parser(row) for row in raw])
             first += len(raw)
         return
-    # Spawned, not forked: a forked worker would carry (and be charged for) a copy of
-    # everything this process holds; a spawned one holds only the parser.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_start_worker,
-                      initargs=(shape.header, mapping, default_region)) as pool:
-        pending: collections.deque[tuple[int, list[list[str]], Any]] = collections.deque()
+    pool = [_Worker((shape.header, mapping, default_region)) for _ in range(workers)]
+    try:
+        # One chunk in flight per worker: each parses its next chunk while the caller
+        # writes the last one, and no pipe can fill up both ways at once.
+        pending: collections.deque[tuple[int, list[list[str]], _Worker]] = collections.deque()
         first = 1
         for raw in chunks:
-            pending.append((first, raw, pool.apply_async(_parse_in_worker, (raw,))))
+            if len(pending) == workers:
+                start, done, worker = pending.popleft()
+                parsed = worker.receive()
+                worker.send(raw)
+                pending.append((first, raw, worker))
+                yield Batch(start, done, parsed)
+            else:
+                worker = pool[len(pending)]
+                worker.send(raw)
+                pending.append((first, raw, worker))
             first += len(raw)
-            if len(pending) > 2 * workers:
-                start, done, result = pending.popleft()
-                yield Batch(start, done, result.get())
         while pending:
-            start, done, result = pending.popleft()
-            yield Batch(start, done, result.get())
+            start, done, worker = pending.popleft()
+            yield Batch(start, done, worker.receive())
+    finally:
+        for worker in pool:
+            worker.close()
+
+
+class _Worker:
+    """A parsing process: ``python -m campaigns.lists``, pickles over its stdin and stdout.
+
+    Started afresh rather than with multiprocessing: a forked worker would be
+    charged a copy of everything the loading process holds, and a spawned one
+    re-imports the caller's ``__main__`` (the whole command line); this one
+    imports the parser alone.
+    """
+
+    def __init__(self, setup: tuple[tuple[str, ...], dict[str, Any], str]) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "campaigns.lists"],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.send(setup)
+
+    def send(self, value: Any) -> None:
+        assert self.process.stdin is not None
+        pickle.dump(value, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self.process.stdin.flush()
+
+    def receive(self) -> list[ParsedRow | None]:
+        assert self.process.stdout is not None
+        try:
+            return pickle.load(self.process.stdout)
+        except EOFError:
+            raise errors.CampaignError("a list-parsing worker process stopped "
+                                       f"(exit {self.process.wait()})") from None
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
+    """The worker's loop: a setup tuple, then chunks of rows in, parsed chunks out."""
+    header, mapping, default_region = pickle.load(stdin)
+    parser = RowParser(header, mapping, default_region)
+    while True:
+        try:
+            rows = pickle.load(stdin)
+        except EOFError:
+            return
+        pickle.dump([parser(row) for row in rows], stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.flush()
 
 
 def _chunks(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
     while chunk := list(itertools.islice(rows, size)):
         yield chunk
-
-
-_worker_parser: RowParser | None = None
-
-
-def _start_worker(header: tuple[str, ...], mapping: dict[str, Any], default_region: str) -> None:
-    global _worker_parser
-    _worker_parser = RowParser(header, mapping, default_region)
-
-
-def _parse_in_worker(rows: list[list[str]]) -> list[ParsedRow | None]:
-    assert _worker_parser is not None
-    return [_worker_parser(row) for row in rows]
 
 
 # --------------------------------------------------------------------------- decisions
@@ -546,3 +597,11 @@ class RejectWriter:
 
     def close(self) -> None:
         self._handle.close()
+
+
+if __name__ == "__main__":
+    # Run as a worker (``python -m campaigns.lists``): use the package's module, so that
+    # what is pickled back names ``campaigns.lists`` classes, not ``__main__`` ones.
+    from campaigns import lists as _module
+
+    _module.serve(sys.stdin.buffer, sys.stdout.buffer)
