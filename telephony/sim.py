@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import collections
-import dataclasses
 import itertools
 import math
 import random
@@ -696,8 +695,3 @@ class SimulatedWorkforce:
         assert self._console is not None
         if agent_id in self._present:
             self._console.pause(agent_id, "break")
-
-
-def replace_profile(profile: CustomerProfile, **changes: Any) -> CustomerProfile:
-    """A copy of ``profile`` with some fields changed."""
-    return dataclasses.replace(profile, **changes)
