@@ -118,7 +118,7 @@ def add(numbers: tuple[str, ...], campaign_name: str | None, source: str, expire
 @common.common_options
 def remove(numbers: tuple[str, ...], campaign_name: str | None,
            default_region: str | None) -> None:
-    """Unlist NUMBERS; never-dialled records they held become ``new`` again."""
+    """Unlist NUMBERS; never-dialled records they held become new again."""
     app = common.app()
     e164s = _to_e164(numbers, _region(default_region, app.settings.lists.default_region))
     now = utcnow()
