@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from campaigns import calling_rules, models
@@ -221,7 +222,10 @@ class Engine:
     async def _start_campaign(self, campaign_id: int, name: str) -> None:
         assert self.database is not None
         try:
-            campaign = await self.database.call(lambda s: self._load_startable(s, campaign_id))
+            try:
+                campaign = await self.database.call(lambda s: self._load_startable(s, campaign_id))
+            except sa_exc.IntegrityError:  # another engine created the simulated agents first
+                campaign = await self.database.call(lambda s: self._load_startable(s, campaign_id))
         except dialer_errors.DialerError as exc:
             logger.error("campaign %s not started: %s", name, exc,
                          extra={"campaign_id": campaign_id})

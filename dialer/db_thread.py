@@ -3,10 +3,16 @@
 Every write of a running engine (claims, attempts opened and closed,
 dispositions, timer passes, agent history) goes through one
 :class:`DatabaseThread`.  Each job is a function ``fn(session) -> result`` run
-in a worker thread (``asyncio.to_thread``) inside its own transaction, and jobs
-run strictly in submission order: an attempt is closed before the agent's
-disposition of the same call is applied, whatever the database.  One writer
-per engine also keeps SQLite (one writer at a time) free of lock waits.
+in a worker thread (``asyncio.to_thread``), and jobs run strictly in submission
+order: an attempt is closed before the agent's disposition of the same call is
+applied, whatever the database.  One writer per engine also keeps SQLite (one
+writer at a time) free of lock waits.
+
+On PostgreSQL the jobs queued together share one transaction, each in its own
+savepoint (a failing job rolls back alone): one commit for a burst of call
+ends instead of one each.  On SQLite each job is its own transaction (pysqlite
+savepoints would release, i.e. commit, the outer transaction), which WAL makes
+cheap.  A job's result is delivered only after its commit.
 """
 
 from __future__ import annotations
@@ -29,8 +35,11 @@ Job = Callable[[Session], Any]
 class DatabaseThread:
     """Runs jobs one by one, each in its own transaction, in a worker thread."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], *, batch_size: int = 50) -> None:
         self.factory = factory
+        self.batch_size = batch_size
+        bind = factory.kw.get("bind")
+        self._is_postgresql = bind is not None and bind.dialect.name == "postgresql"
         self._queue: asyncio.Queue[tuple[Job, asyncio.Future[Any] | None] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
@@ -62,22 +71,50 @@ class DatabaseThread:
 
     async def _serve(self) -> None:
         while True:
-            item = await self._queue.get()
-            if item is None:
+            batch = [await self._queue.get()]
+            while len(batch) < self.batch_size and not self._queue.empty() and batch[-1] is not None:
+                batch.append(self._queue.get_nowait())
+            is_last = batch[-1] is None
+            jobs = [item for item in batch if item is not None]
+            if jobs:
+                await self._run_batch(jobs)
+            if is_last:
                 return
-            fn, future = item
-            try:
-                result = await asyncio.to_thread(self._run, fn)
-            except Exception as exc:  # the writer's outermost loop: report and carry on
+
+    async def _run_batch(self, jobs: list[tuple[Job, asyncio.Future[Any] | None]]) -> None:
+        try:
+            outcomes = await asyncio.to_thread(self._run, [fn for fn, _ in jobs])
+        except Exception as exc:  # noqa: BLE001 - the commit failed: each job's caller gets it
+            outcomes = [(False, exc)] * len(jobs)
+        for (fn, future), (is_ok, value) in zip(jobs, outcomes, strict=True):
+            if not is_ok:
                 self.failures += 1
                 if future is None:
-                    logger.exception("database job %s failed", getattr(fn, "__name__", fn))
-                elif not future.done():
-                    future.set_exception(exc)
-                continue
+                    logger.error("database job %s failed", getattr(fn, "__name__", fn),
+                                 exc_info=value)
             if future is not None and not future.done():
-                future.set_result(result)
+                if is_ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
 
-    def _run(self, fn: Job) -> Any:
+    def _run(self, fns: list[Job]) -> list[tuple[bool, Any]]:
+        """Run ``fns`` in one transaction, each in a savepoint (PostgreSQL), or one by one."""
+        if len(fns) == 1 or not self._is_postgresql:
+            return [self._run_one(fn) for fn in fns]
+        outcomes: list[tuple[bool, Any]] = []
         with db.unit_of_work(self.factory) as session:
-            return fn(session)
+            for fn in fns:
+                try:
+                    with session.begin_nested():
+                        outcomes.append((True, fn(session)))
+                except Exception as exc:  # noqa: BLE001 - rolled back alone; its caller gets it
+                    outcomes.append((False, exc))
+        return outcomes
+
+    def _run_one(self, fn: Job) -> tuple[bool, Any]:
+        try:
+            with db.unit_of_work(self.factory) as session:
+                return True, fn(session)
+        except Exception as exc:  # noqa: BLE001 - handed to the job's caller
+            return False, exc

@@ -240,14 +240,20 @@ class _Closer:
             agent_id=track.agent_id)
         self.recorder.closed.append(Closed(attempt.id, outcome, code, track.agent_id))
         if code is not None and attempt.record_id is not None:
-            apply(session, attempt, code, now=event.at, on_retry=self.recorder.on_retry)
+            apply(session, attempt, code, now=event.at, on_retry=self.recorder.on_retry,
+                  is_callback_call=track.dialled is None or track.dialled.kind == "callback")
 
 
 def apply(session: Session, attempt: models.Attempt, code: str, *, now: dt.datetime,
           notes: str = "", callback: outcomes.CallbackRequest | None = None,
-          on_retry: Callable[[dt.datetime], None] | None = None) -> outcomes.Applied | None:
-    """Apply a disposition; finish the callback the call was for; tell the timer what is due."""
-    callback_id = _claimed_callback(session, attempt)
+          on_retry: Callable[[dt.datetime], None] | None = None,
+          is_callback_call: bool = True) -> outcomes.Applied | None:
+    """Apply a disposition; finish the callback the call was for; tell the timer what is due.
+
+    ``is_callback_call`` False (the hopper claimed a retry or a new record) skips
+    looking for the callback the call was for.
+    """
+    callback_id = _claimed_callback(session, attempt) if is_callback_call else None
     try:
         applied = outcomes.apply_disposition(session, attempt, code, now=now, notes=notes,
                                              callback=callback)

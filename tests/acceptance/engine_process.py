@@ -22,21 +22,22 @@ wrap_cv = 0.0
 """
 
 
-def write_config(directory: Path) -> Path:
+def write_config(directory: Path, extra: str = "") -> Path:
     path = directory / "dialer.toml"
-    path.write_text(CONFIG)
+    path.write_text(CONFIG + extra)
     return path
 
 
 class EngineProcess:
     """One ``dialer run`` process; its output goes to files (no pipe can fill up)."""
 
-    def __init__(self, directory: Path, name: str, db_url: str, *args: str) -> None:
+    def __init__(self, directory: Path, name: str, db_url: str, *args: str,
+                 config: str = "") -> None:
         self.out_path = directory / f"{name}.out"
         self.err_path = directory / f"{name}.err"
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
         argv = [sys.executable, "-m", "dialer", "run", "--db", db_url,
-                "--config", str(write_config(directory)), "--json", *args]
+                "--config", str(write_config(directory, config)), "--json", *args]
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
             self.proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
 
