@@ -20,7 +20,7 @@ from campaigns.enums import CallOutcome, RecordStatus, RetryStatus
 from tests.acceptance.engine_process import EngineProcess, wait_until
 from tests.engine import campaign_data as data
 
-ARGS = ("--engine-id", "kill9-engine", "--agents", "2", "--dispositions", "sale=1",
+ARGS = ("--engine-id", "kill9-engine", "--agents", "8", "--dispositions", "sale=1",
         "--tick-s", "0.1", "--status-poll-s", "0.2")
 
 
