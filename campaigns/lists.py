@@ -265,6 +265,9 @@ class Phone(NamedTuple):
     #: None when phonenumbers cannot read it at all.
     number: phones.Number | None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return tuple.__new__, (type(self), tuple(self))  # cheap unpickling, see phones.Number
+
 
 _PRIMARY, _ALTERNATE = PhoneKind.PRIMARY.value, PhoneKind.ALTERNATE.value
 _encode = json.encoder.encode_basestring  # the C encoder json.dumps uses for strings
@@ -293,6 +296,9 @@ class ParsedRow(NamedTuple):
     fields_json: str
     custom_json: str
     phones: tuple[Phone, ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return tuple.__new__, (type(self), tuple(self))  # cheap unpickling, see phones.Number
 
 
 class RowParser:

@@ -32,7 +32,7 @@ import inspect
 import re
 from re import _constants as sre_constants  # the stable parser behind `re` (no warning)
 from re import _parser as sre_parse
-from typing import Callable, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 import phonenumbers
 from phonenumbers import phonenumberutil, timezone as pn_timezone, tzdata
@@ -70,6 +70,11 @@ class Number(NamedTuple):
     region: str
     #: phonenumbers' candidate IANA zones (``("Etc/Unknown",)`` when it has none).
     zones: tuple[str, ...]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickle with C-level tuple.__new__, not the generated Python __new__:
+        # parsing workers send a million of these back.
+        return tuple.__new__, (type(self), tuple(self))
 
 
 def normalise(raw: str, default_region: str = "US") -> Number | None:

@@ -229,3 +229,13 @@ def test_batches_are_streamed_in_order_with_row_numbers(tmp_path):
     rest = list(batches)
     assert [(b.first_row, len(b.raw)) for b in rest] == [(11, 10), (21, 5)]
     assert rest[-1].parsed[-1].phones[0].number.e164 == "+12024560024"
+
+
+def test_parsed_rows_survive_pickling_between_processes():
+    import pickle
+
+    row = _row("2024561111", "+44 20 7946 0958")
+    copy = pickle.loads(pickle.dumps(row, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy == row and type(copy) is lists.ParsedRow
+    assert type(copy.phones[1]) is lists.Phone and type(copy.phones[1].number) is phones.Number
+    assert copy.phones[1].number.region == "GB"
