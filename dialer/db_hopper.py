@@ -80,7 +80,8 @@ class DbHopper:
         if count <= 0:
             return []
         now, owners = self.now(), tuple(self.owner_ids())
-        dialled = await self.database.call(lambda session: self._claim(session, count, now, owners))
+        dialled = await self.database.call(lambda session: self._claim(session, count, now, owners),
+                                           key=self.campaign_id)
         targets = []
         for item, number in dialled:
             if self.on_dialled is not None:

@@ -182,13 +182,13 @@ class RecordingBackend:
             if track.attempt_id is not None and track.connected_at is not None:
                 self.awaiting_agent[event.call_id] = track.attempt_id
             if track.attempt_id is not None:
-                self.database.submit(_Closer(self, track, event))
+                self.database.submit(_Closer(self, track, event), key=track.attempt_id)
         return track.campaign_id
 
     def _close_unplaced(self, campaign_id: int, attempt_id: int) -> None:
         event = base.CallEvent("", EventKind.ENDED, self.now(), outcome=CallOutcome.FAILED,
                                cause="not_placed")
-        self.database.submit(_Closer(self, _Track(campaign_id, attempt_id), event))
+        self.database.submit(_Closer(self, _Track(campaign_id, attempt_id), event), key=attempt_id)
 
 
 def system_disposition(outcome: CallOutcome, *, is_connected: bool, is_abandoned: bool,

@@ -100,7 +100,8 @@ class SimulatedDesk:
         attempt_id = self.recorder.awaiting_agent.pop(call_id, None)
         if attempt_id is not None:
             code = self._draw()
-            self.database.submit(_AgentJob(self, attempt_id, code, self.now(), agent_id))
+            self.database.submit(_AgentJob(self, attempt_id, code, self.now(), agent_id),
+                                 key=attempt_id)
         if self.workforce is not None:
             self.workforce.on_wrap_up(self.to_workforce(agent_id), call_id)
 
