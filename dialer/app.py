@@ -76,6 +76,8 @@ class EngineOptions:
     sim_agents: int = 0
     #: the simulated agents' dispositions (code -> weight); None: ``wrapup.DEFAULT_DISTRIBUTION``.
     sim_dispositions: Mapping[str, float] | None = None
+    #: a simulated agent's callback opens this long after the call, for two hours.
+    sim_callback_delay: dt.timedelta = dt.timedelta(minutes=5)
     seed: int = 1
     status_poll_s: float = 2.0
     idle_poll_s: float = 0.25
@@ -414,7 +416,8 @@ class CampaignRunner:
         return wrapup.SimulatedDesk(
             engine.recorder, engine.database, now=engine.clock.now,
             rng=random.Random(f"desk/{engine.options.seed}/{self.campaign.id}"),
-            distribution=engine.options.sim_dispositions, workforce=self.workforce,
+            distribution=engine.options.sim_dispositions,
+            callback_delay=engine.options.sim_callback_delay, workforce=self.workforce,
             to_workforce=lambda agent_id: local.get(agent_id, agent_id))
 
     def _staff(self, orch: orchestrator.Orchestrator) -> None:

@@ -132,3 +132,28 @@ def test_start_closes_attempts_left_open_by_this_engine_and_retries_them(sqlite_
         assert second.disposition == "sale"
         assert session.get(models.Record, record.id).status is RecordStatus.DONE_SUCCESS
     engine.dispose()
+
+
+@pytest.mark.req("D5")
+@pytest.mark.req("D9")
+def test_agent_callback_is_scheduled_released_when_due_and_dialled(sqlite_url: str) -> None:
+    engine = db.make_engine(sqlite_url)
+    factory = db.make_sessionmaker(engine)
+    campaign_id = data.create_campaign(factory, "callbacks", [data.scripted("212", "08")])
+    options = app.EngineOptions(engine_id="callbacks", is_until_idle=True, sim_agents=1,
+                                sim_dispositions={"callback": 1.0}, tick_s=0.1,
+                                status_poll_s=0.2, sim_callback_delay=dt.timedelta(seconds=1))
+
+    _run(sqlite_url, options)
+
+    with factory() as session:
+        (attempts,) = data.attempts_by_record(session, campaign_id).values()
+        callbacks = session.scalars(select(models.Callback).order_by(models.Callback.id)).all()
+        # the rule's cap (max_per_record = 5) ends the chain: no sixth call, no fifth callback
+        assert [a.disposition for a in attempts] == ["callback"] * 5
+        assert all(a.connected_at is not None for a in attempts)
+        assert len(callbacks) == 4
+        for callback, next_call in zip(callbacks, attempts[1:], strict=True):
+            assert next_call.started_at >= callback.window_start_at  # dialled when due
+            assert callback.status.value == "completed"
+    engine.dispose()
