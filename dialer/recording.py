@@ -26,6 +26,7 @@ All database work goes through the engine's
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 #: the system disposition of a call that never reached an agent, by outcome.
 ABANDONED, AMD_HANGUP = "abandoned", "amd_hangup"
+AWAITING_AGENT_MAX = 10_000
 
 
 @dataclass
@@ -92,7 +94,8 @@ class RecordingBackend:
         self._pump: asyncio.Task[None] | None = None
         #: call id -> attempt id of calls that reached an agent (the desk takes them).
         self.awaiting_agent: dict[str, int] = {}
-        self.closed: list[Closed] = []
+        #: the latest attempts closed (a window, for inspection: the database has them all).
+        self.closed: collections.deque[Closed] = collections.deque(maxlen=1000)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -180,10 +183,17 @@ class RecordingBackend:
         elif event.kind is EventKind.ENDED:
             del self._calls[event.call_id]
             if track.attempt_id is not None and track.connected_at is not None:
-                self.awaiting_agent[event.call_id] = track.attempt_id
+                self._await_agent(event.call_id, track.attempt_id)
             if track.attempt_id is not None:
                 self.database.submit(_Closer(self, track, event), key=track.attempt_id)
         return track.campaign_id
+
+    def _await_agent(self, call_id: str, attempt_id: int) -> None:
+        # Without a desk (real agents before the web desktop) nobody takes these:
+        # keep a bounded window; submit_disposition works from the attempt id anyway.
+        if len(self.awaiting_agent) >= AWAITING_AGENT_MAX:
+            self.awaiting_agent.pop(next(iter(self.awaiting_agent)))
+        self.awaiting_agent[call_id] = attempt_id
 
     def _close_unplaced(self, campaign_id: int, attempt_id: int) -> None:
         event = base.CallEvent("", EventKind.ENDED, self.now(), outcome=CallOutcome.FAILED,
