@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from campaigns import caller_ids, calling_hours, calling_rules, models
+from campaigns import abandonment, caller_ids, calling_hours, calling_rules, models
 from campaigns.store import caller_ids as caller_id_store
 from campaigns.store import compliance, hopper, outcomes
 from dialer import db_thread, engine_queries, orchestrator
@@ -153,7 +153,8 @@ class _CallerIds:
     def __init__(self, session: Session, campaign: models.Campaign, now: dt.datetime) -> None:
         self.pool = caller_id_store.pool(session, campaign.id)
         self.default = campaign.caller_id or ""
-        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        zone = campaign.centre_tz or "UTC"  # caps are per day of the call centre
+        day_start, _ = abandonment.day_bounds(abandonment.local_day(now, zone), zone)
         self.used = caller_id_store.used_since(session, campaign.id, day_start) if self.pool else {}
 
     def choose(self, number: str, states: tuple[str, ...]) -> str | None:

@@ -157,3 +157,23 @@ def test_agent_callback_is_scheduled_released_when_due_and_dialled(sqlite_url: s
             assert next_call.started_at >= callback.window_start_at  # dialled when due
             assert callback.status.value == "completed"
     engine.dispose()
+
+
+@pytest.mark.req("D6")
+def test_a_caller_id_at_its_daily_cap_gives_way_to_another_pool_number(sqlite_url: str) -> None:
+    engine = db.make_engine(sqlite_url)
+    factory = db.make_sessionmaker(engine)
+    numbers = [data.scripted("212", suffix) for suffix in ("02", "04", "07")]
+    pool = (caller_ids.PoolNumber("+12125559001", "212", "US-NY", daily_cap=1),
+            caller_ids.PoolNumber("+16175559001", "617", "US-MA"))
+    campaign_id = data.create_campaign(factory, "capped", numbers, pool=pool, max_attempts=1)
+    options = app.EngineOptions(engine_id="capped", is_until_idle=True, sim_agents=1,
+                                tick_s=0.1, status_poll_s=0.2)
+
+    _run(sqlite_url, options)
+
+    with factory() as session:
+        used = sorted(a.caller_id for attempts in
+                      data.attempts_by_record(session, campaign_id).values() for a in attempts)
+    assert used == ["+12125559001", "+16175559001", "+16175559001"]
+    engine.dispose()
