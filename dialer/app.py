@@ -167,7 +167,8 @@ class Engine:
         self.timer = timers.DueTimer(self._blocking(retry_queue.next_due_at), self._on_due,
                                      now=self.clock.now, safety_interval=dt.timedelta(seconds=30))
         self.recorder = recording.RecordingBackend(inner, self.database, now=self.clock.now,
-                                                   on_retry=self._poke)
+                                                   on_retry=self._poke,
+                                                   callbacks_cfg=self._callbacks_cfg())
         await self.recorder.start()
         await self.timer.start()
 
@@ -275,10 +276,23 @@ class Engine:
 
         return call
 
+    def _callbacks_cfg(self) -> Any:
+        """The ``[callbacks]`` section, when the callbacks workflow is there."""
+        try:
+            from dialer import callbacks_config
+        except ImportError:
+            return None
+        return callbacks_config.settings_of(self.settings)
+
     def _on_due(self, now: dt.datetime) -> None:
+        cfg = self._callbacks_cfg()
+
+        def on_missed(session: Session, callback: models.Callback, at: dt.datetime) -> None:
+            _on_missed(session, callback, at, cfg)
+
         def release(session: Session) -> None:
             engine_queries.stale_claims(session, now)
-            retry_queue.release_due(session, now, rules=self.rules, on_missed=_on_missed)
+            retry_queue.release_due(session, now, rules=self.rules, on_missed=on_missed)
 
         self._blocking(release)()
 
@@ -287,13 +301,12 @@ class Engine:
             self.timer.poke(at)
 
 
-def _on_missed(session: Session, callback: models.Callback, now: dt.datetime) -> None:
+def _on_missed(session: Session, callback: models.Callback, now: dt.datetime, cfg: Any) -> None:
     """A callback's window passed: the callbacks workflow's ladder, else simply missed."""
     try:
-        from dialer import callbacks_config, callbacks_engine
+        from dialer import callbacks_engine
 
         ladder = callbacks_engine.on_missed
-        cfg = callbacks_config.settings_of(None)
     except (ImportError, AttributeError):
         retry_queue.mark_missed(session, callback, now)
         return

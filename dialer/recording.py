@@ -81,8 +81,11 @@ class RecordingBackend:
 
     def __init__(self, inner: base.Backend, database: db_thread.DatabaseThread, *,
                  now: Callable[[], dt.datetime],
-                 on_retry: Callable[[dt.datetime], None] | None = None) -> None:
+                 on_retry: Callable[[dt.datetime], None] | None = None,
+                 callbacks_cfg: object | None = None) -> None:
         self.inner = inner
+        #: the ``[callbacks]`` section handed to the callbacks workflow (None: its defaults).
+        self.callbacks_cfg = callbacks_cfg
         self.database = database
         self.now = now
         self.on_retry = on_retry
@@ -251,13 +254,15 @@ class _Closer:
         self.recorder.closed.append(Closed(attempt.id, outcome, code, track.agent_id))
         if code is not None and attempt.record_id is not None:
             apply(session, attempt, code, now=event.at, on_retry=self.recorder.on_retry,
-                  is_callback_call=track.dialled is None or track.dialled.kind == "callback")
+                  is_callback_call=track.dialled is None or track.dialled.kind == "callback",
+                  callbacks_cfg=self.recorder.callbacks_cfg)
 
 
 def apply(session: Session, attempt: models.Attempt, code: str, *, now: dt.datetime,
           notes: str = "", callback: outcomes.CallbackRequest | None = None,
           on_retry: Callable[[dt.datetime], None] | None = None,
-          is_callback_call: bool = True) -> outcomes.Applied | None:
+          is_callback_call: bool = True,
+          callbacks_cfg: object | None = None) -> outcomes.Applied | None:
     """Apply a disposition; finish the callback the call was for; tell the timer what is due.
 
     ``is_callback_call`` False (the hopper claimed a retry or a new record) skips
@@ -274,7 +279,7 @@ def apply(session: Session, attempt: models.Attempt, code: str, *, now: dt.datet
     if callback_id is not None and callback_id != applied.callback_id:
         rule = rule_store.for_campaign(session, attempt.campaign_id).get(code)
         _finish_callback(session, callback_id, now=now, disposition=code,
-                         is_contact=bool(rule and rule.is_contact))
+                         is_contact=bool(rule and rule.is_contact), cfg=callbacks_cfg)
     if applied.next_attempt_at is not None and on_retry is not None:
         on_retry(applied.next_attempt_at)
     return applied
@@ -288,13 +293,13 @@ def _claimed_callback(session: Session, attempt: models.Attempt) -> int | None:
 
 
 def _finish_callback(session: Session, callback_id: int, *, now: dt.datetime, disposition: str,
-                     is_contact: bool) -> None:
+                     is_contact: bool, cfg: object | None = None) -> None:
     """Hand the finished callback call to the callbacks workflow (completed, or missed)."""
     try:
         from dialer import callbacks_config, callbacks_engine
 
         finish = callbacks_engine.on_call_finished
-        cfg = callbacks_config.settings_of(None)
+        cfg = cfg or callbacks_config.settings_of(None)
     except (ImportError, AttributeError):
         finish = None
     if finish is not None:

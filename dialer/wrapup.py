@@ -132,5 +132,6 @@ class _AgentJob:
             callback = outcomes.CallbackRequest(start, start + dt.timedelta(hours=2), "UTC",
                                                 attempt.number_e164, notes="simulated agent")
         recording.apply(session, attempt, self.code, now=self.now, notes="simulated agent",
-                        callback=callback, on_retry=self.desk.recorder.on_retry)
+                        callback=callback, on_retry=self.desk.recorder.on_retry,
+                        callbacks_cfg=self.desk.recorder.callbacks_cfg)
         self.desk.disposed += 1

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from campaigns import db, models
-from campaigns.enums import CampaignStatus
+from campaigns.enums import CallbackStatus, CampaignStatus, RecordStatus
 from dialer import app
 from dialer import settings as settings_mod
 from telephony import clock as clockmod
@@ -137,4 +137,43 @@ def test_campaign_outside_its_operating_schedule_places_no_call(sqlite_url: str)
     asyncio.run(scenario())
     assert _attempts(factory, campaign_id)[0] == 0
     assert released_until() == opens
+    engine.dispose()
+
+
+@pytest.mark.req("D9")
+@pytest.mark.req("D10")
+def test_timer_hands_a_callback_whose_window_passed_to_the_missed_ladder(sqlite_url: str) -> None:
+    engine = db.make_engine(sqlite_url)
+    factory = db.make_sessionmaker(engine)
+    campaign_id = data.create_campaign(factory, "missed", [data.scripted("212", "08")])
+    now = dt.datetime.now(UTC)
+    with db.unit_of_work(factory) as session:
+        record = session.scalars(select(models.Record)).one()
+        record.status = RecordStatus.CALLBACK
+        callback = models.Callback(
+            campaign_id=campaign_id, record_id=record.id, number_e164=data.scripted("212", "08"),
+            window_start_at=now - dt.timedelta(hours=2), window_end_at=now - dt.timedelta(hours=1),
+            tz="America/New_York", status=CallbackStatus.SCHEDULED, created_at=now,
+            updated_at=now)
+        session.add(callback)
+        session.flush()
+        callback_id = callback.id
+    options = app.EngineOptions(engine_id="missed", sim_agents=1, tick_s=0.1, status_poll_s=0.1)
+    runner, _ = _engine(sqlite_url, factory, options)
+
+    def missed_at() -> dt.datetime | None:
+        with factory() as session:
+            return session.get(models.Callback, callback_id).missed_at
+
+    async def scenario() -> None:
+        task = asyncio.create_task(runner.run())
+        try:
+            await _until(lambda: missed_at() is not None, "the callback to be missed")
+        finally:
+            runner.request_stop()
+            await asyncio.wait_for(task, DEADLINE_S)
+
+    asyncio.run(scenario())
+    assert runner.timer is not None and runner.timer.passes >= 1
+    assert _attempts(factory, campaign_id)[0] == 0  # a passed window is never dialled
     engine.dispose()
