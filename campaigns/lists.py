@@ -478,8 +478,20 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
             rows = pickle.load(stdin)
         except EOFError:
             return
-        pickle.dump([parser(row) for row in rows], stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump([plain(parser(row)) for row in rows], stdout,
+                    protocol=pickle.HIGHEST_PROTOCOL)
         stdout.flush()
+
+
+def plain(row: ParsedRow | None) -> tuple[Any, ...] | None:
+    """``row`` as nested plain tuples, same items and order (they pickle several times faster).
+
+    The load reads rows and phones by index, so either form serves.
+    """
+    if row is None:
+        return None
+    return (*row[:9], tuple([(p[0], p[1], p[2], None if p[3] is None else tuple(p[3]))
+                             for p in row[9]]))
 
 
 def _chunks(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
@@ -517,21 +529,25 @@ def decide(row: ParsedRow | None, known: set[str], dnc: set[str]) -> Decision:
     """
     if row is None:
         return Decision(RejectReason.MALFORMED_ROW, ())
+    # Rows and phones are read by index: they may come as plain tuples (see `plain`).
     kept: list[Phone] = []
     has_valid = has_known = False
     seen: set[str] = set()
-    for phone in row.phones:
-        number = phone.number
-        if number is None or not number.is_valid or number.e164 in seen:
+    for phone in row[9]:
+        number = phone[3]
+        if number is None or not number[1]:
+            continue
+        e164 = number[0]
+        if e164 in seen:
             continue
         has_valid = True
-        seen.add(number.e164)
-        if number.e164 in known:
+        seen.add(e164)
+        if e164 in known:
             has_known = True
-        elif number.e164 not in dnc:
+        elif e164 not in dnc:
             kept.append(phone)
     if kept:
-        known.update(p.number.e164 for p in kept)  # type: ignore[union-attr]
+        known.update([p[3][0] for p in kept])
         return Decision(None, tuple(kept))
     if not has_valid:
         return Decision(RejectReason.NO_VALID_NUMBER, ())
@@ -575,8 +591,8 @@ class NumberFilter:
 
 def valid_numbers(rows: Iterable[ParsedRow | None]) -> set[str]:
     """The valid E.164 numbers of a batch of rows (to ask the store which are known)."""
-    return {p.number.e164 for row in rows if row is not None for p in row.phones
-            if p.number is not None and p.number.is_valid}
+    return {p[3][0] for row in rows if row is not None for p in row[9]
+            if p[3] is not None and p[3][1]}
 
 
 def default_reject_path(path: str | os.PathLike[str]) -> Path:

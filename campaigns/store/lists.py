@@ -163,18 +163,16 @@ class RecordWriter:
         records = []
         numbers = []
         zones = self._zones
+        # Rows, phones and numbers are read by index: they may be plain tuples.
         for record_id, (source_row, row, kept) in zip(ids, rows):
-            records.append((record_id, campaign_id, list_id, source_row, row.first_name,
-                            row.last_name, row.email, row.language, row.raw_state, row.raw_zip,
-                            row.raw_tz, row.fields_json, row.custom_json, new, 0, 0, now, now))
-            for phone in kept:
-                number = phone.number
-                zone_text = zones.get(number.zones)
+            records.append((record_id, campaign_id, list_id, source_row, *row[:9],
+                            new, 0, 0, now, now))
+            for raw, kind, position, number in kept:
+                zone_text = zones.get(number[4])
                 if zone_text is None:
-                    zone_text = zones[number.zones] = json.dumps(list(number.zones))
-                numbers.append((record_id, campaign_id, number.e164, phone.raw, phone.kind,
-                                phone.position, number.line_type, number.region, zone_text,
-                                number.is_valid, now))
+                    zone_text = zones[number[4]] = json.dumps(list(number[4]))
+                numbers.append((record_id, campaign_id, number[0], raw, kind, position,
+                                number[2], number[3], zone_text, number[1], now))
         self._cursor.executemany(self._record_sql, records)
         self._cursor.executemany(self._phone_sql, numbers)
         return len(records)

@@ -164,7 +164,7 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
                 decision = lists.decide(row, known, blocked)
                 if decision.reason is None:
                     accepted.append((batch.first_row + offset, row, decision.numbers))
-                    known_filter.update(p.number.e164 for p in decision.numbers)
+                    known_filter.update([p[3][0] for p in decision.numbers])
                 else:
                     rejected[decision.reason] += 1
                     rejects.write(raw, decision.reason)
