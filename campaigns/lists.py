@@ -315,44 +315,59 @@ class RowParser:
     """
 
     def __init__(self, header: tuple[str, ...], mapping: dict[str, Any],
-                 default_region: str) -> None:
+                 default_region: str, *, plain: bool = False) -> None:
         index = {column: i for i, column in reversed(list(enumerate(header)))}
         self.width = len(header)
+        #: give rows as nested plain tuples (see :func:`plain`), not ParsedRow objects.
+        self.plain = plain
         self.normalise = phones.Normaliser(default_region)
         single = {f: index[c] for f, c in mapping.items() if f != "alt_phone"}
         self._phone_columns = [index[mapping["phone"]]] + [index[c] for c in
                                                            mapping.get("alt_phone", [])]
-        self._get = {f: single.get(f) for f in ("first_name", "last_name", "name", "email",
-                                                "language", "state", "zip", "tz")}
-        self._extra = [(f, single[f]) for f in EXTRA_FIELDS if f in single]
+        # A missing field reads the extra empty cell appended past the row's end.
+        missing = self.width
+        self._name = single.get("name")
+        self._values = [(single.get(f, missing), MAX_LENGTHS[f])
+                        for f in ("first_name", "last_name", "email", "language", "state",
+                                  "zip", "tz")]
+        self._extra = [(_encode(f) + ": ", single[f]) for f in EXTRA_FIELDS if f in single]
         used = set(single.values()) | set(self._phone_columns)
-        self._custom = [(column, i) for i, column in enumerate(header) if i not in used]
+        self._custom = [(_encode(column) + ": ", i) for i, column in enumerate(header)
+                        if i not in used]
+        self._kinds = [(i, _PRIMARY if position == 0 else _ALTERNATE, position)
+                       for position, i in enumerate(self._phone_columns)]
 
     def __call__(self, row: list[str]) -> ParsedRow | None:
         if len(row) != self.width:
             return None
-        get = self._get
-        first, last = self._value(row, "first_name", 200), self._value(row, "last_name", 200)
-        if not first and not last and get["name"] is not None:
-            first, _, last = row[get["name"]].strip().rpartition(" ")
+        cells = [*row, ""]
+        first, last, email, language, state, zip_, tz = [cells[i].strip()[:limit]
+                                                          for i, limit in self._values]
+        if not first and not last and self._name is not None:
+            first, _, last = row[self._name].strip().rpartition(" ")
             first, last = (first or last)[:200], (last if first else "")[:200]
-        values = [row[i].strip() for i in self._phone_columns]
+        normalise = self.normalise
+        limit = MAX_LENGTHS["raw"]
         found = []
-        for position, raw in enumerate(values):
-            if raw:
-                kind = _PRIMARY if position == 0 else _ALTERNATE
-                found.append(Phone(raw[:MAX_LENGTHS["raw"]], kind, position, self.normalise(raw)))
-        extra = [(f, row[i].strip()) for f, i in self._extra if row[i].strip()]
-        custom = [(c, row[i]) for c, i in self._custom if row[i] != ""]
-        return ParsedRow(first, last, self._value(row, "email", 320),
-                         self._value(row, "language", 16), self._value(row, "state", 64),
-                         self._value(row, "zip", 16), self._value(row, "tz", 64),
-                         json_object(extra) if extra else "{}",
-                         json_object(custom) if custom else "{}", tuple(found))
-
-    def _value(self, row: list[str], field: str, limit: int) -> str:
-        index = self._get[field]
-        return "" if index is None else row[index].strip()[:limit]
+        if self.plain:
+            for i, kind, position in self._kinds:
+                raw = row[i].strip()
+                if raw:
+                    number = normalise(raw)
+                    found.append((raw[:limit], kind, position,
+                                  None if number is None else tuple(number)))
+        else:
+            for i, kind, position in self._kinds:
+                raw = row[i].strip()
+                if raw:
+                    found.append(Phone(raw[:limit], kind, position, normalise(raw)))
+        # JSON text as json_object() writes it, keys encoded once.
+        extra = [key + _encode(value) for key, i in self._extra if (value := row[i].strip())]
+        custom = [key + _encode(value) for key, i in self._custom if (value := row[i]) != ""]
+        values = (first, last, email, language, state, zip_, tz,
+                  "{" + ", ".join(extra) + "}" if extra else "{}",
+                  "{" + ", ".join(custom) + "}" if custom else "{}", tuple(found))
+        return values if self.plain else ParsedRow._make(values)  # type: ignore[return-value]
 
 
 def read_rows(path: str | os.PathLike[str], shape: FileShape) -> Iterator[list[str]]:
@@ -472,13 +487,13 @@ class _Worker:
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """The worker's loop: a setup tuple, then chunks of rows in, parsed chunks out."""
     header, mapping, default_region = pickle.load(stdin)
-    parser = RowParser(header, mapping, default_region)
+    parser = RowParser(header, mapping, default_region, plain=True)
     while True:
         try:
             rows = pickle.load(stdin)
         except EOFError:
             return
-        pickle.dump([plain(parser(row)) for row in rows], stdout,
+        pickle.dump([parser(row) for row in rows], stdout,
                     protocol=pickle.HIGHEST_PROTOCOL)
         stdout.flush()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from campaigns import errors, lists, models
 from campaigns.enums import RecordStatus
 
 _IN_CHUNK = 500
+_e164_of = operator.itemgetter(2)
 
 
 def get_list(session: Session, key: str, *, campaign: models.Campaign | None = None
@@ -174,6 +176,9 @@ class RecordWriter:
                 numbers.append((record_id, campaign_id, number[0], raw, kind, position,
                                 number[2], number[3], zone_text, number[1], now))
         self._cursor.executemany(self._record_sql, records)
+        # In E.164 order, the inserts walk the number indexes (random keys) in
+        # order: fewer pages touched per batch.
+        numbers.sort(key=_e164_of)
         self._cursor.executemany(self._phone_sql, numbers)
         return len(records)
 
