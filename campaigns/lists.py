@@ -23,6 +23,7 @@ import json
 import os
 import pickle
 import re
+import struct
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ from typing import Any, BinaryIO, Iterable, Iterator, NamedTuple
 
 from campaigns import errors, phones
 from campaigns.enums import PhoneKind, RejectReason
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 #: field -> header names (compared by :func:`header_key`).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -456,17 +462,19 @@ class _Worker:
     def __init__(self, setup: tuple[tuple[str, ...], dict[str, Any], str]) -> None:
         self.process = subprocess.Popen([sys.executable, "-m", "campaigns.lists"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        for pipe in (self.process.stdin, self.process.stdout):
+            _widen(pipe)
         self.send(setup)
 
     def send(self, value: Any) -> None:
         assert self.process.stdin is not None
-        pickle.dump(value, self.process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self.process.stdin.flush()
+        _write_frame(self.process.stdin, value)
 
     def receive(self) -> list[ParsedRow | None]:
         assert self.process.stdout is not None
         try:
-            return pickle.load(self.process.stdout)
+            return _read_frame(self.process.stdout)
         except EOFError:
             raise errors.CampaignError("a list-parsing worker process stopped "
                                        f"(exit {self.process.wait()})") from None
@@ -486,16 +494,47 @@ class _Worker:
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """The worker's loop: a setup tuple, then chunks of rows in, parsed chunks out."""
-    header, mapping, default_region = pickle.load(stdin)
+    header, mapping, default_region = _read_frame(stdin)
     parser = RowParser(header, mapping, default_region, plain=True)
     while True:
         try:
-            rows = pickle.load(stdin)
+            rows = _read_frame(stdin)
         except EOFError:
             return
-        pickle.dump([parser(row) for row in rows], stdout,
-                    protocol=pickle.HIGHEST_PROTOCOL)
-        stdout.flush()
+        _write_frame(stdout, [parser(row) for row in rows])
+
+
+_FRAME = struct.Struct("<Q")
+#: pipe capacity asked for (Linux caps it at /proc/sys/fs/pipe-max-size, 1 MiB by default).
+_PIPE_BYTES = 1 << 20
+
+
+def _widen(pipe: BinaryIO) -> None:
+    """A larger pipe buffer: a whole chunk fits, so neither side waits for the other's pickling."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if set_size is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(pipe.fileno(), set_size, _PIPE_BYTES)
+
+
+def _write_frame(stream: BinaryIO, value: Any) -> None:
+    """Pickle ``value`` whole, then write it in one go behind its length."""
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_FRAME.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def _read_frame(stream: BinaryIO) -> Any:
+    """Read one frame whole, then unpickle it; EOFError at the end of the stream."""
+    head = stream.read(_FRAME.size)
+    if len(head) < _FRAME.size:
+        raise EOFError
+    (size,) = _FRAME.unpack(head)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
 
 
 def plain(row: ParsedRow | None) -> tuple[Any, ...] | None:
