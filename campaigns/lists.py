@@ -635,8 +635,16 @@ class NumberFilter:
         self._bits[slot >> 3] |= 1 << (slot & 7)
 
     def update(self, numbers: Iterable[str]) -> None:
+        mask, bits = self._mask, self._bits
         for e164 in numbers:
-            self.add(e164)
+            slot = hash(e164) & mask
+            bits[slot >> 3] |= 1 << (slot & 7)
+
+    def maybe(self, numbers: Iterable[str]) -> list[str]:
+        """Those of ``numbers`` that may be present (``[n for n in numbers if n in self]``)."""
+        mask, bits = self._mask, self._bits
+        return [e164 for e164 in numbers
+                if bits[(slot := hash(e164) & mask) >> 3] & (1 << (slot & 7))]
 
     def __contains__(self, e164: str) -> bool:
         slot = hash(e164) & self._mask

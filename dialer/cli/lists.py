@@ -152,22 +152,24 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
                                           workers=workers):
             numbers = lists.valid_numbers(batch.parsed)
             # The filters clear most numbers; the database settles the rest.
-            known = list_store.known_numbers(session, campaign_id,
-                                             [n for n in numbers if n in known_filter])
+            known = list_store.known_numbers(session, campaign_id, known_filter.maybe(numbers))
             if dnc_filter is None:
                 blocked = dnc_store.blocked_numbers(session, campaign_id, numbers - known, now)
             else:
                 blocked = dnc_store.blocked_numbers(
-                    session, campaign_id, [n for n in numbers - known if n in dnc_filter], now)
+                    session, campaign_id, dnc_filter.maybe(numbers - known), now)
             accepted = []
+            decide = lists.decide
+            first_row = batch.first_row
             for offset, (raw, row) in enumerate(zip(batch.raw, batch.parsed)):
-                decision = lists.decide(row, known, blocked)
-                if decision.reason is None:
-                    accepted.append((batch.first_row + offset, row, decision.numbers))
-                    known_filter.update([p[3][0] for p in decision.numbers])
+                reason, kept = decide(row, known, blocked)
+                if reason is None:
+                    accepted.append((first_row + offset, row, kept))
                 else:
-                    rejected[decision.reason] += 1
-                    rejects.write(raw, decision.reason)
+                    rejected[reason] += 1
+                    rejects.write(raw, reason)
+            # Only later batches ask the filter: within this one, `known` has them.
+            known_filter.update([p[3][0] for _, _, kept in accepted for p in kept])
             imported += writer.write(accepted)
             rows += len(batch.raw)
             bar.update(len(batch.raw))
