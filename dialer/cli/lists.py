@@ -103,7 +103,8 @@ def load(file: str, campaign_name: str, list_name: str | None, priority: int | N
         if expires_on is not None:
             changes["expires_on"] = expires_on
         list_store.update_list(session, calling_list, **changes)
-        workers = section.workers or os.cpu_count() or 1
+        # By default one core inserts (this process) and the others parse.
+        workers = section.workers or max(1, (os.cpu_count() or 2) - 1)
         if path.stat().st_size < PARALLEL_MIN_BYTES:
             workers = 0
         summary = load_file(session, calling_list, path, shape, mapping, region, now=now,
