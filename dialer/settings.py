@@ -64,7 +64,8 @@ class ListSettings(_Section):
     default_region: str = "US"
     #: rows written per database batch.
     batch_size: int = Field(default=5000, ge=100, le=100_000)
-    #: worker processes that normalise numbers (0 = one per core).
+    #: worker processes that parse and normalise rows (0 = one per core but one: this
+    #: process writes).
     workers: int = Field(default=0, ge=0, le=64)
 
     @field_validator("default_region")
