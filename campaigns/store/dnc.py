@@ -21,7 +21,8 @@ GLOBAL = "global"
 #: record statuses that a do-not-call entry turns into ``dnc`` (final ones are left alone).
 OPEN_STATUSES = (RecordStatus.NEW, RecordStatus.RETRY, RecordStatus.CALLBACK)
 #: sources whose import is recorded as a national registry scrub.
-REGISTRY_SOURCES = ("us-national", "uk-tps")
+#: national registries whose imports are dated (the calling rules name them in registry_source).
+REGISTRY_SOURCES = ("us-national", "ca-dncl", "uk-tps")
 _CHUNK = 500
 
 

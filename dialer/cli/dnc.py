@@ -2,7 +2,7 @@
 
 Listing a number takes effect at once on loaded records: an open record whose
 numbers are all listed (or invalid) gets status ``dnc``.  Importing a national
-registry (``--source us-national`` or ``uk-tps``) is also noted as a registry
+registry (``--source us-national``, ``ca-dncl`` or ``uk-tps``) is also noted as a registry
 scrub.  Every change writes an audit event.
 """
 
@@ -25,7 +25,7 @@ from dialer.cli import common
 logger = logging.getLogger(__name__)
 
 #: region of numbers without a country code, per registry.
-REGISTRY_REGIONS = {"us-national": "US", "uk-tps": "GB"}
+REGISTRY_REGIONS = {"us-national": "US", "ca-dncl": "CA", "uk-tps": "GB"}
 _BATCH = 5000
 
 
@@ -138,7 +138,7 @@ def remove(numbers: tuple[str, ...], campaign_name: str | None,
 @command.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--source", default="import", show_default=True,
-              help="Name of the list; us-national and uk-tps are recorded as registry scrubs.")
+              help="Name of the list; us-national, ca-dncl and uk-tps are recorded as registry scrubs.")
 @_campaign_option
 @_region_option
 @common.common_options

@@ -98,8 +98,10 @@ def test_import_reads_one_number_a_line_in_any_format(cli, loaded, tmp_path):
 @pytest.mark.parametrize("source, text, e164", [
     ("us-national", "2024561111\n6502530000\n", "+12024561111"),
     ("uk-tps", "020 7946 0958\n", "+442079460958"),
+    ("ca-dncl", "416 555 0123\n", "+14165550123"),
 ])
 def test_registry_import_records_a_scrub(cli, tmp_path, source, text, e164):
+    """Every registry the calling rules name (registry_source) can be imported and dated."""
     path = tmp_path / "registry.txt"
     path.write_text(text)
     assert cli("dnc", "import", path, "--source", source, "--json").json()["added"] >= 1
@@ -140,3 +142,13 @@ def test_bad_input_exits_2_and_changes_nothing(cli, args):
     result = cli("dnc", *args)
     assert result.code == 2 and result.err.count("\n") == 1
     assert cli("dnc", "list", "--json").json()["entries"] == []
+
+
+@pytest.mark.req("B9")
+def test_every_registry_named_by_the_rules_can_be_imported():
+    from campaigns import calling_rules
+    from campaigns.store import dnc as dnc_store
+
+    named = {r.registry_source for r in calling_rules.default_rules().rules
+             if getattr(r, "registry_source", None)}
+    assert named and named <= set(dnc_store.REGISTRY_SOURCES)
