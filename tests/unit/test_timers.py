@@ -73,6 +73,9 @@ def test_rows_already_due_at_start_fire_at_once_none_dropped() -> None:
             await _wait(lambda: timer.armed_for is None)
         finally:
             await timer.stop()
+        assert sorted(due for due, _ in queue.released) == [
+            past + dt.timedelta(seconds=i) for i in range(1000)]
+        assert timer.passes >= 1
 
     _run(body)
 
