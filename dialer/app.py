@@ -356,7 +356,8 @@ class CampaignRunner:
         assert engine.recorder is not None and engine.database is not None
         abandon_media = campaign.abandon_message or "abandon-message"
         line = engine.recorder.line(campaign.id, abandon_media=abandon_media)
-        orch = self.orchestrator = self._orchestrator(line, abandon_media)
+        history = await engine.database.call(self._abandon_history_30d, key=campaign.id)
+        orch = self.orchestrator = self._orchestrator(line, abandon_media, history)
         self.report.runs += 1
         self._staff(orch)
         running = asyncio.create_task(orch.run(), name=f"orchestrator-{campaign.id}")
@@ -389,8 +390,18 @@ class CampaignRunner:
             lambda s: engine_queries.remaining_work(s, self.campaign.id))
         return remaining == 0 and not engine.recorder.awaiting_agent
 
-    def _orchestrator(self, line: recording.CampaignLine,
-                      abandon_media: str) -> orchestrator.Orchestrator:
+    def _abandon_history_30d(self, session: Any) -> tuple[int, int]:
+        """Live answers and abandons of the last 30 days, so pacing keeps the 30-day cap
+        across engine restarts (B15)."""
+        from campaigns.store import compliance
+
+        now = self.engine.clock.now()
+        counts = compliance.abandonment_counts(session, self.campaign.id,
+                                               now - dt.timedelta(days=30), now)
+        return counts.live_answers, counts.abandoned
+
+    def _orchestrator(self, line: recording.CampaignLine, abandon_media: str,
+                      history_30d: tuple[int, int] = (0, 0)) -> orchestrator.Orchestrator:
         engine, campaign = self.engine, self.campaign
         mode = campaign.mode
         if mode is DialingMode.PREVIEW:  # preview needs the agent desktop: dial one per agent
@@ -413,7 +424,8 @@ class CampaignRunner:
         if campaign.sim_agent_ids:
             desk = self._simulated_desk()
         return orchestrator.Orchestrator(engine.clock, line, hopper, pacing_params=params,
-                                         settings=settings, board=board, desk=desk)
+                                         settings=settings, board=board, desk=desk,
+                                         history_30d=history_30d)
 
     def _simulated_desk(self) -> wrapup.SimulatedDesk:
         from telephony import sim
