@@ -22,7 +22,7 @@ from campaigns.enums import DialingMode, Role
 from campaigns.store import audit, campaigns as campaign_store, lists as list_store
 from campaigns.store import rules as rule_store, users as user_store
 from dialer.cli import common
-from dialer.cli import lists as list_cli
+from dialer import list_loader
 
 SAMPLE_LIST = Path(__file__).resolve().parents[2] / "config" / "sample-list.csv"
 DEMO_DB = "dialer-demo.db"
@@ -93,7 +93,7 @@ def _load(app: common.App, session: Any, campaign: Any, path: Path,
     calling_list = list_store.create_list(session, campaign, "sample", now=now, priority=1)
     list_store.update_list(session, calling_list, column_map=mapping, source_file=str(path))
     reject_path = Path(DEMO_DB).with_suffix(".rejects.csv")
-    return list_cli.load_file(session, calling_list, path, shape, mapping,
+    return list_loader.load_file(session, calling_list, path, shape, mapping,
                               app.settings.lists.default_region, now=now,
                               reject_path=reject_path)
 

@@ -1,17 +1,12 @@
 """``dialer list load|list|show|activate|deactivate|update``: calling lists of a campaign.
 
-``load`` streams a CSV file into a list in one transaction: rows are read and
-parsed in batches (by worker processes for large files), each batch is checked
-against the campaign's numbers and the do-not-call lists, imported rows are
-written with batched inserts and rejected rows go to the reject file with their
-reason.  A file that cannot be used stores nothing.
+``load`` streams a CSV file into a list in one transaction through
+:func:`dialer.list_loader.load_file`.  A file that cannot be used stores nothing.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
-import logging
 import os
 import sys
 from pathlib import Path
@@ -23,17 +18,13 @@ from sqlalchemy.orm import Session
 
 from campaigns import errors, lists, models
 from campaigns.db import utcnow
-from campaigns.enums import RejectReason
-from campaigns.store import audit, campaigns as campaign_store, dnc as dnc_store
+from campaigns.store import audit, campaigns as campaign_store
 from campaigns.store import lists as list_store
+from dialer import list_loader
 from dialer.cli import common
-
-logger = logging.getLogger(__name__)
 
 #: files smaller than this are parsed in-process (starting workers costs more).
 PARALLEL_MIN_BYTES = 16 << 20
-#: above this many applicable DNC entries, a load asks the database about every number.
-DNC_FILTER_MAX = 5_000_000
 
 
 @click.group("list")
@@ -107,7 +98,7 @@ def load(file: str, campaign_name: str, list_name: str | None, priority: int | N
         workers = section.workers or max(1, (os.cpu_count() or 2) - 1)
         if path.stat().st_size < PARALLEL_MIN_BYTES:
             workers = 0
-        summary = load_file(session, calling_list, path, shape, mapping, region, now=now,
+        summary = list_loader.load_file(session, calling_list, path, shape, mapping, region, now=now,
                             reject_path=Path(reject_file) if reject_file else None,
                             batch_size=section.batch_size, workers=workers,
                             show_progress=sys.stderr.isatty() and not app.is_json)
@@ -115,97 +106,6 @@ def load(file: str, campaign_name: str, list_name: str | None, priority: int | N
                      entity_id=calling_list.id, at=now,
                      details={k: summary[k] for k in ("rows", "imported", "rejected", "file")})
     app.emit(summary, lambda: _load_text(summary))
-
-
-def load_file(session: Session, calling_list: models.CallingList, path: Path,
-              shape: lists.FileShape, mapping: dict[str, Any], region: str, *,
-              now: dt.datetime, reject_path: Path | None = None, batch_size: int = 5000,
-              workers: int = 0, show_progress: bool = False) -> dict[str, Any]:
-    """Stream ``path`` into ``calling_list``; returns the load's summary.
-
-    Parameters
-    ----------
-    session:
-        The load's unit of work (the caller commits; on error nothing is kept).
-    shape, mapping:
-        From :func:`campaigns.lists.sniff` and :func:`campaigns.lists.resolve_mapping`.
-    region:
-        Region of numbers written without a country code.
-    workers:
-        Parsing processes (0: parse in this process).
-    """
-    from tqdm import tqdm
-
-    reject_path = reject_path or lists.default_reject_path(path)
-    try:
-        rejects = lists.RejectWriter(reject_path, shape)
-    except OSError as exc:
-        raise errors.ListFileError(f"{reject_path}: cannot write the reject file "
-                                   f"({exc.strerror})", fields={"reject_file": "unwritable"}) from exc
-    campaign_id = calling_list.campaign_id
-    known_filter, dnc_filter = _filters(session, campaign_id, path, now)
-    writer = list_store.RecordWriter(session, calling_list, now=now)
-    rejected: collections.Counter[RejectReason] = collections.Counter()
-    rows = imported = 0
-    bar = tqdm(unit=" rows", disable=not show_progress, file=sys.stderr, mininterval=0.5)
-    try:
-        for batch in lists.parsed_batches(path, shape, mapping, region, batch_size=batch_size,
-                                          workers=workers):
-            numbers = lists.valid_numbers(batch.parsed)
-            # The filters clear most numbers; the database settles the rest.
-            known = list_store.known_numbers(session, campaign_id, known_filter.maybe(numbers))
-            if dnc_filter is None:
-                blocked = dnc_store.blocked_numbers(session, campaign_id, numbers - known, now)
-            else:
-                blocked = dnc_store.blocked_numbers(
-                    session, campaign_id, dnc_filter.maybe(numbers - known), now)
-            accepted = []
-            decide = lists.decide
-            first_row = batch.first_row
-            for offset, (raw, row) in enumerate(zip(batch.raw, batch.parsed)):
-                reason, kept = decide(row, known, blocked)
-                if reason is None:
-                    accepted.append((first_row + offset, row, kept))
-                else:
-                    rejected[reason] += 1
-                    rejects.write(raw, reason)
-            # Only later batches ask the filter: within this one, `known` has them.
-            known_filter.update([p[3][0] for _, _, kept in accepted for p in kept])
-            imported += writer.write(accepted)
-            rows += len(batch.raw)
-            bar.update(len(batch.raw))
-    except BaseException:
-        rejects.close()
-        reject_path.unlink(missing_ok=True)
-        raise
-    finally:
-        bar.close()
-        writer.close()
-    rejects.close()
-    calling_list.rows_total += rows
-    calling_list.rows_imported += imported
-    calling_list.rows_rejected += rows - imported
-    session.flush()
-    logger.info("list %s: %d rows, %d imported", calling_list.name, rows, imported,
-                extra={"campaign_id": campaign_id, "list_id": calling_list.id})
-    return {"rows": rows, "imported": imported,
-            "rejected": {reason.value: rejected[reason] for reason in RejectReason},
-            "reject_file": str(reject_path), "list_id": calling_list.id,
-            "list": calling_list.name, "file": str(path)}
-
-
-def _filters(session: Session, campaign_id: int, path: Path, now: dt.datetime
-             ) -> tuple[lists.NumberFilter, lists.NumberFilter | None]:
-    """Filters of the campaign's numbers and of its DNC numbers (None: too many, ask per batch)."""
-    expected = path.stat().st_size // 40  # generous: rows are rarely under 40 bytes
-    known = lists.NumberFilter(16 * expected)
-    known.update(list_store.campaign_numbers(session, campaign_id))
-    listed = dnc_store.count_entries(session, campaign_id, now)
-    if listed > DNC_FILTER_MAX:
-        return known, None
-    dnc = lists.NumberFilter(16 * listed)
-    dnc.update(dnc_store.applicable_numbers(session, campaign_id, now))
-    return known, dnc
 
 
 def _load_text(summary: dict[str, Any]) -> str:

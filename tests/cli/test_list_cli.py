@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from campaigns import db, lists, models, phones
 from campaigns.store import campaigns as campaign_store
+from dialer import list_loader
 from dialer.cli import lists as list_cli
 
 CSV = ("First Name,Last Name,Phone,Alt Phone,State,Zip,Time Zone,Tier\n"
@@ -209,7 +210,7 @@ def test_memory_stays_flat_while_a_large_file_streams(sqlite_url, tmp_path):
         shape = lists.sniff(path)
         phones.nanp_table()  # derived once per process, whatever the file's size
         tracemalloc.start()
-        summary = list_cli.load_file(session, calling_list, path, shape,
+        summary = list_loader.load_file(session, calling_list, path, shape,
                                      lists.resolve_mapping(shape.header), "US", now=db.utcnow(),
                                      batch_size=1000)
         _, peak = tracemalloc.get_traced_memory()

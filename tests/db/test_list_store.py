@@ -12,7 +12,7 @@ from campaigns import db, lists, models
 from campaigns.enums import RecordStatus
 from campaigns.store import campaigns as campaign_store, dnc as dnc_store
 from campaigns.store import lists as list_store
-from dialer.cli import lists as list_cli
+from dialer import list_loader
 
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.timezone.utc)
 CSV = ("First Name,Last Name,Phone,Cell,State,Zip,Tier\n"
@@ -33,7 +33,7 @@ def _load(session, campaign, path: Path, *, name: str = "main", workers: int = 0
     calling_list = (list_store.find_by_name(session, campaign.id, name)
                     or list_store.create_list(session, campaign, name, now=NOW))
     mapping = lists.resolve_mapping(shape.header, None, calling_list.column_map)
-    return list_cli.load_file(session, calling_list, path, shape, mapping, "US", now=NOW,
+    return list_loader.load_file(session, calling_list, path, shape, mapping, "US", now=NOW,
                               batch_size=batch_size, workers=workers)
 
 
