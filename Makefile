@@ -1,13 +1,14 @@
 # The two commands of the README:
 #   make demo   set up .venv and run the main job on embedded defaults (SQLite, simulated carrier)
-#   make test   install what the tests need (Python packages, Debian postgresql and sip-tester) and run them
+#   make test   install what the tests need (Python packages, Debian postgresql, sip-tester and
+#               chromium) and run them
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the test suite runs for real: package:command-that-proves-it-is-there
-DEBIAN_TEST_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb sip-tester:sipp
+DEBIAN_TEST_PACKAGES := postgresql:/usr/lib/postgresql/*/bin/initdb sip-tester:sipp chromium:chromium
 PYTEST_ARGS ?=
 
 .PHONY: demo test install system-deps clean

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from typing import Any
 
 import click
@@ -33,10 +34,21 @@ from dialer.cli import common
               help="How often campaign status changes (start, pause, stop) are read.")
 @click.option("--tick-s", default=1.0, show_default=True, type=click.FloatRange(0.05, 10),
               help="How often the pacer decides.")
+@click.option("--web/--no-web", "web", default=None,
+              help="Serve the web application beside the engine (default: [web] "
+                   "serve_with_engine, except with --until-idle).")
+@click.option("--host", default=None, metavar="HOST", help="Web address (default: [web] host).")
+@click.option("--port", default=None, type=click.IntRange(0, 65535),
+              help="Web port (default: [web] port; 0 = any free port).")
 @common.common_options
 def command(campaigns: tuple[str, ...], until_idle: bool, sim_agents: int, dispositions: str,
-            engine_id: str, seed: int, status_poll_s: float, tick_s: float) -> None:
-    """Start the engine: dial every active campaign until SIGTERM/SIGINT (or --until-idle)."""
+            engine_id: str, seed: int, status_poll_s: float, tick_s: float, web: bool | None,
+            host: str | None, port: int | None) -> None:
+    """Start the engine: dial every active campaign until SIGTERM/SIGINT (or --until-idle).
+
+    The web application (API, consoles, agent desktop, customer pages) is served from the same
+    process, so agents logging in through it join the engine's campaigns.
+    """
     app = common.app()
     settings = app.settings
     if sim_agents and settings.telephony.backend != "sim":
@@ -48,20 +60,47 @@ def command(campaigns: tuple[str, ...], until_idle: bool, sim_agents: int, dispo
         status_poll_s=status_poll_s, tick_s=tick_s)
     schema.ensure_current(app.engine)
     factory = dbmod.make_sessionmaker(app.engine)
-    report = asyncio.run(_serve(settings, options, factory))
+    is_web = (settings.web.serve_with_engine and not until_idle) if web is None else web
+    address = (host or settings.web.host, settings.web.port if port is None else port)
+    report = asyncio.run(_serve(settings, options, factory, web=address if is_web else None,
+                                emit=_announce))
     app.emit(report, lambda: _text(report))
 
 
-async def _serve(settings: Any, options: engine_app.EngineOptions, factory: Any) -> dict[str, Any]:
+async def _serve(settings: Any, options: engine_app.EngineOptions, factory: Any, *,
+                 web: tuple[str, int] | None = None, emit: Any = None) -> dict[str, Any]:
     engine = engine_app.Engine(settings, options, session_factory=factory)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, engine.request_stop)
+    server = None
     try:
+        if web is not None:
+            server = await start_web(settings, factory, engine, *web)
+            if emit is not None:
+                emit(server.url)
         return await engine.run()
     finally:
+        if server is not None:
+            await server.stop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+async def start_web(settings: Any, factory: Any, engine: Any, host: str, port: int) -> Any:
+    """The web application serving ``engine`` on this loop (stop it with ``await server.stop()``)."""
+    from dialer.api import context, serve, server
+
+    ctx = context.WebContext(settings, factory, now=engine.clock.now, engine=engine)
+    web = serve.WebServer(server.create_app(ctx), host, port)
+    await web.start()
+    return web
+
+
+def _announce(url: str) -> None:
+    """The web address, on stderr (stdout keeps the one JSON report of --json)."""
+    click.echo(f"SERVING url={url}", err=True)
+    sys.stderr.flush()
 
 
 def _distribution(text: str) -> dict[str, float]:
