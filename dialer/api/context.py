@@ -8,8 +8,9 @@ dashboard's agents and calls) answers ``engine-not-running`` then.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,19 @@ class WebContext:
         if desk is None:
             raise EngineNotRunning()
         return desk
+
+    async def on_engine(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """``await fn(desk)`` on the engine's loop (the server may run on another one, as under
+        the tests' ``TestClient``); ``engine-not-running`` without an engine."""
+        desk = self.desk
+        loop = getattr(self.engine, "_loop", None)
+        if loop is None or loop is asyncio.get_running_loop():
+            return await fn(desk)
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(fn(desk), loop))
+
+    def engine_view(self, fn: Callable[[Any], T]) -> T:
+        """``fn(desk)`` for a synchronous read (snapshot, state): cheap, no await."""
+        return fn(self.desk)
 
     @property
     def upload_dir(self) -> Path:
