@@ -69,3 +69,13 @@ class WebServer:
         except TimeoutError:
             self.server.force_exit = True
             await asyncio.wait_for(self.task, 5.0)
+
+
+async def start_web(settings: Any, factory: Any, engine: Any, host: str, port: int) -> WebServer:
+    """The web application serving ``engine`` on this loop (stop it with ``await server.stop()``)."""
+    from dialer.api import context, server
+
+    ctx = context.WebContext(settings, factory, now=engine.clock.now, engine=engine)
+    web = WebServer(server.create_app(ctx), host, port)
+    await web.start()
+    return web

@@ -1,141 +1,148 @@
-"""``dialer demo``: the main job on embedded defaults, from nothing.
+"""``dialer demo`` (what ``make demo`` runs): the whole product on embedded defaults.
 
-A fresh SQLite database, a sample campaign with the default disposition rules,
-an administrator and two agents with shifts, the sample list shipped in
-``config/`` loaded through the list loader, and a summary of what is ready to
-dial and when the law lets each record be called.
+A fresh SQLite database, a sample campaign with the default disposition rules, an
+administrator and two agents, demo registry extracts and two sample lists loaded through the
+list loader (:mod:`dialer.demo`); then the engine on the simulated carrier with a few
+simulated agents, and the web application on 127.0.0.1.  It prints one line::
+
+    DEMO url=http://127.0.0.1:8000 admin=admin:<password> agent=agent1:<password>
+
+and runs until Ctrl-C.  ``--setup-only`` builds the database, prints the summary and exits.
 """
 
 from __future__ import annotations
 
-import collections
+import asyncio
 import datetime as dt
 import secrets
+import signal
+import socket
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from campaigns import calling_hours, campaign_fields, dispositions, lists, passwords, shifts
+from campaigns import campaign_fields
+from campaigns import db as dbmod
 from campaigns.db import utcnow
-from campaigns.enums import DialingMode, Role
-from campaigns.store import audit, campaigns as campaign_store, lists as list_store
-from campaigns.store import rules as rule_store, users as user_store
+from dialer import demo
 from dialer.cli import common
-from dialer import list_loader
 
-SAMPLE_LIST = Path(__file__).resolve().parents[2] / "config" / "sample-list.csv"
 DEMO_DB = "dialer-demo.db"
 
 
 @click.command("demo")
-@click.option("--list", "list_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=SAMPLE_LIST, show_default=True, help="The calling list to load.")
+@click.option("--port", default=None, type=click.IntRange(0, 65535),
+              help="Web port (default: [web] port, 8000; 0 = any free port).")
+@click.option("--agents", "sim_agents", default=3, show_default=True, type=click.IntRange(0, 50),
+              help="Simulated agents taking calls beside the people who log in.")
+@click.option("--list", "list_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Calling lists to load (repeatable; default: the sample lists in config/).")
 @click.option("--keep", is_flag=True, help="Keep an existing demo database (default: start fresh).")
+@click.option("--setup-only", is_flag=True, help="Build the demo database, print it, and exit.")
 @common.common_options
-def command(list_file: Path, keep: bool) -> None:
-    """Create a fresh demo: campaign, agents, sample list; print the summary."""
+def command(port: int | None, sim_agents: int, list_files: tuple[Path, ...], keep: bool,
+            setup_only: bool) -> None:
+    """Run the demo: database, campaign, agents and lists; engine and web on 127.0.0.1."""
     app = common.app()
     if not app.options.get("db"):
         if not keep:
             for suffix in ("", "-wal", "-shm"):
                 Path(DEMO_DB + suffix).unlink(missing_ok=True)
         app.options["db"] = f"sqlite:///{DEMO_DB}"
-    if not list_file.is_file():
-        raise common.usage_error(f"sample list {list_file} is missing", "list")
+    files = list_files or demo.SAMPLE_LISTS
+    for path in files:
+        if not path.is_file():
+            raise common.usage_error(f"list {path} is missing", "list")
+    passwords = {"admin": secrets.token_urlsafe(9), "agent": secrets.token_urlsafe(9)}
     now = utcnow()
-    admin_password = secrets.token_urlsafe(9)
-    agent_password = secrets.token_urlsafe(9)
     with app.session() as session:
-        campaign = _campaign(session, now)
-        users = _users(session, campaign, now, admin_password, agent_password)
-        summary = _load(app, session, campaign, list_file, now)
-        readiness = _readiness(session, campaign, now)
-    payload = {"database": app.settings.database.url, "campaign": campaign_fields.as_dict(campaign),
-               "users": users, "list": summary, "dialable": readiness,
-               "admin": f"admin:{admin_password}", "agent": f"agent1:{agent_password}"}
-    app.emit(payload, lambda: _text(payload))
+        made = demo.build(session, now=now, admin_password=passwords["admin"],
+                          agent_password=passwords["agent"], list_files=tuple(files),
+                          region=app.settings.lists.default_region,
+                          reject_dir=Path(DEMO_DB).resolve().parent, is_active=not setup_only)
+        payload = _payload(app, made, passwords)
+    if setup_only:
+        app.emit(payload, lambda: _text(payload))
+        return
+    host = app.settings.web.host
+    chosen = app.settings.web.port if port is None else port
+    _serve(app, host, chosen or _free_port(host), sim_agents, payload)
 
 
-def _campaign(session: Any, now: dt.datetime) -> Any:
-    values = {**campaign_fields.defaults(), **campaign_fields.validate({
-        "mode": DialingMode.PROGRESSIVE.value, "centre_tz": "America/Chicago",
-        "days": "mon-sat", "hours": "08:00-21:00", "caller_id": "+13125550100",
-        "abandon_message": "This was the Demo Company. Please call us back on 312 555 0100."})}
-    campaign = campaign_store.create(session, "demo", now=now, **values)
-    rule_store.replace(session, campaign, dispositions.parse_rules(
-        dispositions.default_rules_text(), source="default dispositions"))
-    audit.record(session, action="campaign.create", entity="campaign", entity_id=campaign.id,
-                 details={"name": "demo", "by": "dialer demo"}, at=now)
-    return campaign
+def _payload(app: common.App, made: dict[str, Any], passwords: dict[str, str]) -> dict[str, Any]:
+    loads = made["lists"]
+    return {"database": app.settings.database.url,
+            "campaign": campaign_fields.as_dict(made["campaign"]), "users": made["users"],
+            "registries": made["registries"], "lists": loads,
+            "list": {key: loads[0][key] for key in ("rows", "imported", "rejected",
+                                                    "reject_file", "list_id")},
+            "dialable": made["dialable"], "admin": f"admin:{passwords['admin']}",
+            "agent": f"agent1:{passwords['agent']}"}
 
 
-def _users(session: Any, campaign: Any, now: dt.datetime, admin_password: str,
-           agent_password: str) -> list[dict[str, Any]]:
-    created = []
-    user_store.create(session, "admin", role=Role.ADMINISTRATOR, now=now,
-                      password_hash=passwords.hash_password(admin_password))
-    created.append({"name": "admin", "role": "administrator"})
-    for index, tz in enumerate(("America/Chicago", "America/New_York"), start=1):
-        agent = user_store.create(session, f"agent{index}", role=Role.AGENT, now=now, tz=tz,
-                                  phone_address=f"sip:10{index:02d}@127.0.0.1",
-                                  password_hash=passwords.hash_password(agent_password))
-        user_store.join(session, agent, campaign)
-        user_store.set_shifts(session, agent, shifts.parse_shift("mon-fri 09:00-17:00"), [])
-        created.append({"name": agent.name, "role": "agent", "tz": tz})
-    return created
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
-def _load(app: common.App, session: Any, campaign: Any, path: Path,
-          now: dt.datetime) -> dict[str, Any]:
-    shape = lists.sniff(path)
-    mapping = lists.resolve_mapping(shape.header, {}, None)
-    calling_list = list_store.create_list(session, campaign, "sample", now=now, priority=1)
-    list_store.update_list(session, calling_list, column_map=mapping, source_file=str(path))
-    reject_path = Path(DEMO_DB).with_suffix(".rejects.csv")
-    return list_loader.load_file(session, calling_list, path, shape, mapping,
-                              app.settings.lists.default_region, now=now,
-                              reject_path=reject_path)
+#: a livelier simulated carrier than the default (short rings and talks), so the demo moves.
+DEMO_PACE = {"answer_delay_mean_s": 4.0, "talk_mean_s": 30.0, "wrap_mean_s": 6.0, "live": 0.35}
 
 
-def _readiness(session: Any, campaign: Any, now: dt.datetime) -> dict[str, Any]:
-    """How many records the law lets us call now, and why the others wait."""
-    from sqlalchemy import select
+def _demo_settings(settings: Any, url: str) -> Any:
+    """The configuration with customer links on (a fresh secret) pointing at this server, and
+    the simulated carrier at the demo's pace."""
+    callbacks = settings.callbacks.model_copy(update={
+        "public_base_url": url,
+        "link_secret": settings.callbacks.link_secret or secrets.token_urlsafe(40)})
+    telephony = settings.telephony.model_copy(update={
+        "sim": settings.telephony.sim.model_copy(update=DEMO_PACE)})
+    return settings.model_copy(update={"callbacks": callbacks, "telephony": telephony})
 
-    from campaigns import models
 
-    reasons: collections.Counter[str] = collections.Counter()
-    allowed = 0
-    rows = session.execute(
-        select(models.PhoneNumber.e164, models.Record.raw_tz, models.Record.raw_zip,
-               models.Record.raw_state)
-        .join(models.Record, models.Record.id == models.PhoneNumber.record_id)
-        .where(models.Record.campaign_id == campaign.id, models.PhoneNumber.position == 0))
-    for e164, tz, zip_code, state in rows:
-        target = calling_hours.resolve_target(e164, tz=tz, zip_code=zip_code, state=state,
-                                              category=campaign.call_category.value,
-                                              dialing_mode=campaign.dialing_mode.value,
-                                              is_strict=False)
-        decision = calling_hours.may_dial(target, now)
-        if decision.is_allowed:
-            allowed += 1
-        else:
-            reasons[decision.reasons[0].split(":")[0]] += 1
-    return {"allowed_now": allowed, "waiting": dict(reasons), "at": now}
+def _serve(app: common.App, host: str, port: int, sim_agents: int,
+           payload: dict[str, Any]) -> None:
+    from dialer import app as engine_app
+    from dialer.api import serve
+
+    url = f"http://{host}:{port}"
+    settings = _demo_settings(app.settings, url)
+    options = engine_app.EngineOptions(sim_agents=sim_agents, status_poll_s=1.0,
+                                       sim_callback_delay=dt.timedelta(minutes=10))
+    factory = dbmod.make_sessionmaker(app.engine)
+
+    async def main() -> dict[str, Any]:
+        engine = engine_app.Engine(settings, options, session_factory=factory)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, engine.request_stop)
+        server = await serve.start_web(settings, factory, engine, host, port)
+        try:
+            click.echo(_text(payload), err=True)
+            click.echo(f"DEMO url={server.url} admin={payload['admin']} agent={payload['agent']}")
+            sys.stdout.flush()
+            return await engine.run()
+        finally:
+            await server.stop()
+
+    report = asyncio.run(main())
+    click.echo(f"demo stopped: {report['campaigns']}", err=True)
 
 
 def _text(payload: dict[str, Any]) -> str:
-    summary = payload["list"]
     ready = payload["dialable"]
     waiting = ", ".join(f"{n} {reason}" for reason, n in sorted(ready["waiting"].items()))
-    lines = [
-        f"demo database: {payload['database']}",
-        f"campaign 'demo' ({payload['campaign']['mode']}, {payload['campaign']['category']}), "
-        f"operating {payload['campaign']['schedule']['start']}-"
-        f"{payload['campaign']['schedule']['end']} {payload['campaign']['centre_tz']}",
-        f"list 'sample': {summary['rows']} rows, {summary['imported']} imported, "
-        f"{summary['rows'] - summary['imported']} rejected -> {summary['reject_file']}",
-        f"dialable now: {ready['allowed_now']}" + (f"; waiting: {waiting}" if waiting else ""),
-        f"DEMO admin={payload['admin']} agent={payload['agent']}",
-    ]
+    schedule = payload["campaign"]["schedule"]
+    lines = [f"demo database: {payload['database']}",
+             f"campaign 'demo' ({payload['campaign']['mode']}, {payload['campaign']['category']}), "
+             f"operating {schedule['start']}-{schedule['end']} {payload['campaign']['centre_tz']}"]
+    for load in payload["lists"]:
+        lines.append(f"list {load['name']!r}: {load['rows']} rows, {load['imported']} imported, "
+                     f"{load['rows'] - load['imported']} rejected -> {load['reject_file']}")
+    lines.append(f"dialable now: {ready['allowed_now']}" + (f"; waiting: {waiting}" if waiting else ""))
+    lines.append(f"DEMO admin={payload['admin']} agent={payload['agent']}")
     return "\n".join(lines)

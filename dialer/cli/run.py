@@ -12,6 +12,7 @@ import click
 from campaigns import db as dbmod
 from campaigns import schema
 from dialer import app as engine_app
+from dialer.api import serve
 from dialer.cli import common
 
 
@@ -76,7 +77,7 @@ async def _serve(settings: Any, options: engine_app.EngineOptions, factory: Any,
     server = None
     try:
         if web is not None:
-            server = await start_web(settings, factory, engine, *web)
+            server = await serve.start_web(settings, factory, engine, *web)
             if emit is not None:
                 emit(server.url)
         return await engine.run()
@@ -85,16 +86,6 @@ async def _serve(settings: Any, options: engine_app.EngineOptions, factory: Any,
             await server.stop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
-
-
-async def start_web(settings: Any, factory: Any, engine: Any, host: str, port: int) -> Any:
-    """The web application serving ``engine`` on this loop (stop it with ``await server.stop()``)."""
-    from dialer.api import context, serve, server
-
-    ctx = context.WebContext(settings, factory, now=engine.clock.now, engine=engine)
-    web = serve.WebServer(server.create_app(ctx), host, port)
-    await web.start()
-    return web
 
 
 def _announce(url: str) -> None:
