@@ -89,7 +89,8 @@ def suspensions(session: Session, now: dt.datetime,
     query = select(models.HoursSuspension).where(models.HoursSuspension.to_at > now)
     if jurisdictions is not None:
         query = query.where(models.HoursSuspension.jurisdiction.in_(list(jurisdictions)))
-    rows = session.scalars(query.order_by(models.HoursSuspension.from_at))
+    rows = session.scalars(query.order_by(models.HoursSuspension.from_at,
+                                         models.HoursSuspension.id))
     return [calling_hours.Suspension(r.jurisdiction, _aware(r.from_at), _aware(r.to_at), r.reason)
             for r in rows]
 

@@ -3,11 +3,16 @@
 Retry and callback rows are the truth.  :func:`next_due_at` tells the timer
 (:mod:`dialer.timers`) when to wake; :func:`release_due` runs at that instant:
 
-- a due retry that may be dialled now stays pending (the hopper claims it);
-  one that may not moves to ``next_dialable_at`` — or, when its window can no
-  longer be met, to its next legal window — and the record's
-  ``next_attempt_at`` cache follows in the same transaction; one with no legal
-  minute within the horizon is cancelled and its record exhausted;
+- a due retry that may be dialled now is released to the hopper: it stays
+  pending, marked ``claimed_by = RELEASED`` with the release instant in
+  ``claimed_until`` (the hopper's claim overwrites both), so later passes and
+  :func:`next_due_at` skip it; one that may not moves to ``next_dialable_at``
+  — or, when its window can no longer be met, to its next legal window — and
+  the record's ``next_attempt_at`` cache follows in the same transaction; one
+  with no legal minute within the horizon is cancelled and its record
+  exhausted.  Due rows are judged in batches: their targets come from
+  :func:`campaigns.store.compliance_batch.load_targets` (a handful of
+  set-based queries) and writes are set-based or ``executemany``;
 - a scheduled callback whose window has opened becomes ``due``;
 - an open callback whose window has passed goes to ``on_missed`` (the
   callbacks workflow's escalation ladder).
@@ -19,14 +24,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
 
-from campaigns import calling_hours, calling_rules, models
+from campaigns import calling_rules, models
 from campaigns.enums import CallbackStatus, RecordStatus, RetryStatus
-from campaigns.store import compliance
+from campaigns.store import compliance_batch
 
 HORIZON = dt.timedelta(days=14)
+#: ``Retry.claimed_by`` of a due retry the timer released to the hopper (no engine has it yet).
+RELEASED = "released"
+_IN_CHUNK = 2000
 _OPEN_CALLBACK = (CallbackStatus.SCHEDULED, CallbackStatus.DUE, CallbackStatus.REOPENED)
 
 OnMissed = Callable[[Session, models.Callback, dt.datetime], None]
@@ -47,12 +55,15 @@ class Release:
     #: callbacks whose window passed (handed to ``on_missed``).
     callbacks_missed: int = 0
     moved_to: list[dt.datetime] = field(default_factory=list)
+    #: ids of the retries released to the hopper.
+    released_ids: list[int] = field(default_factory=list)
 
 
 def next_due_at(session: Session) -> dt.datetime | None:
     """The earliest instant a retry or callback needs the timer."""
     retry = session.scalar(select(func.min(models.Retry.earliest_at))
-                           .where(models.Retry.status == RetryStatus.PENDING))
+                           .where(models.Retry.status == RetryStatus.PENDING,
+                                  models.Retry.claimed_by.is_(None)))
     opening = session.scalar(select(func.min(models.Callback.window_start_at))
                              .where(models.Callback.status == CallbackStatus.SCHEDULED))
     closing = session.scalar(select(func.min(models.Callback.window_end_at))
@@ -74,9 +85,14 @@ def mark_missed(session: Session, callback: models.Callback, now: dt.datetime) -
 
 def release_due(session: Session, now: dt.datetime, *, rules: calling_rules.RuleSet | None = None,
                 on_missed: OnMissed = mark_missed, limit: int = 5000) -> Release:
-    """One timer pass (flushed, not committed)."""
+    """One timer pass over at most ``limit`` due retries and ``limit`` passed callbacks.
+
+    Flushed, not committed.  When more retries are due, :func:`next_due_at`
+    still names a past instant and the timer makes another pass at once.
+    """
     rules = rules or calling_rules.default_rules()
     report = Release()
+    session.flush()
     _release_retries(session, now, rules, report, limit)
     report.callbacks_due = session.execute(
         update(models.Callback).where(models.Callback.status == CallbackStatus.SCHEDULED,
@@ -97,38 +113,82 @@ def release_due(session: Session, now: dt.datetime, *, rules: calling_rules.Rule
 
 def _release_retries(session: Session, now: dt.datetime, rules: calling_rules.RuleSet,
                      report: Release, limit: int) -> None:
-    due = session.scalars(
-        select(models.Retry).join(models.Record, models.Record.id == models.Retry.record_id)
-        .where(models.Retry.status == RetryStatus.PENDING, models.Retry.earliest_at <= now,
-               or_(models.Record.claimed_until.is_(None), models.Record.claimed_until < now))
-        .order_by(models.Retry.earliest_at).limit(limit)).all()
+    rt, phone, record = models.Retry, models.PhoneNumber, models.Record
+    due = session.execute(
+        select(rt.id, rt.record_id, rt.window_end_at, rt.reason, phone.id, rt.campaign_id,
+               phone.e164, rt.record_id, record.raw_state, record.raw_zip, record.raw_tz,
+               phone.region, phone.line_type, phone.zones, phone.is_valid)
+        .join(record, record.id == rt.record_id)
+        .join(phone, phone.id == rt.phone_number_id, isouter=True)
+        .where(rt.status == RetryStatus.PENDING, rt.claimed_by.is_(None), rt.earliest_at <= now)
+        .order_by(rt.earliest_at, rt.id).limit(limit)).all()
+    if not due:
+        return
+    judged = [row for row in due if row[4] is not None]
+    released = [row[0] for row in due if row[4] is None]  # the hopper dials the first valid number
     campaigns = {c.id: c for c in session.scalars(select(models.Campaign).where(
-        models.Campaign.id.in_({r.campaign_id for r in due})))}
-    phones = {p.id: p for p in session.scalars(
-        select(models.PhoneNumber).options(selectinload(models.PhoneNumber.record))
-        .where(models.PhoneNumber.id.in_({r.phone_number_id for r in due if r.phone_number_id})))}
-    for retry in due:
-        phone = phones.get(retry.phone_number_id)
-        if phone is None:
-            report.ready += 1  # the hopper dials the record's first valid number
-            continue
-        target = compliance.load_target(session, campaigns[retry.campaign_id], now, phone=phone,
-                                        rules=rules)
-        lapsed = retry.window_end_at is not None and retry.window_end_at <= now
-        if not lapsed and calling_hours.may_dial(target, now).is_allowed:
-            report.ready += 1
-            continue
-        opening = calling_hours.next_dialable_at(target, now, HORIZON)
-        if opening is None:
-            retry.status = RetryStatus.CANCELLED
-            retry.reason = f"{retry.reason}; no legal minute within {HORIZON.days} days"
-            phone.record.status = RecordStatus.EXHAUSTED
-            phone.record.next_attempt_at = None
-            report.cancelled += 1
-            continue
-        retry.earliest_at = opening
-        if lapsed:
-            retry.window_end_at = calling_hours.may_dial(target, opening).allowed_until
-        phone.record.next_attempt_at = opening
-        report.moved += 1
-        report.moved_to.append(opening)
+        models.Campaign.id.in_({row[5] for row in judged})))}
+    subjects = [compliance_batch.subject_of_row(*row[5:]) for row in judged]
+    targets = compliance_batch.load_targets(session, campaigns, subjects, now, rules=rules)
+    lapsed = [row[2] is not None and row[2] <= now for row in judged]
+    verdicts = compliance_batch.judge(targets, now, horizon=HORIZON, is_opening_wanted=lapsed)
+    moves, cancels = [], []
+    for row, verdict, is_lapsed in zip(judged, verdicts, lapsed, strict=True):
+        if verdict.decision.is_allowed and not is_lapsed:
+            released.append(row[0])
+        elif verdict.opening is None:
+            cancels.append(row)
+        else:
+            moves.append({"id": row[0], "record_id": row[1], "earliest_at": verdict.opening,
+                          "window_end_at": verdict.opening_until if is_lapsed else row[2]})
+            report.moved_to.append(verdict.opening)
+    _mark_released(session, released, now)
+    _move(session, moves)
+    _cancel(session, cancels)
+    report.ready, report.moved, report.cancelled = len(released), len(moves), len(cancels)
+    report.released_ids = released
+    _expire_loaded(session, {row[0] for row in due}, {row[1] for row in due})
+
+
+def _expire_loaded(session: Session, retry_ids: set[int], record_ids: set[int]) -> None:
+    """Objects the caller holds for rows written here in bulk read their new values."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, models.Retry) and obj.id in retry_ids \
+                or isinstance(obj, models.Record) and obj.id in record_ids:
+            session.expire(obj)
+
+
+def _mark_released(session: Session, ids: list[int], now: dt.datetime) -> None:
+    for first in range(0, len(ids), _IN_CHUNK):
+        session.execute(update(models.Retry).where(
+            models.Retry.id.in_(ids[first:first + _IN_CHUNK]),
+            models.Retry.status == RetryStatus.PENDING)
+            .values(claimed_by=RELEASED, claimed_until=now)
+            .execution_options(synchronize_session=False))
+
+
+def _move(session: Session, moves: list[dict[str, object]]) -> None:
+    if not moves:
+        return
+    retry, record = models.Retry.__table__, models.Record.__table__
+    session.execute(update(retry).where(retry.c.id == bindparam("b_id"),
+                                        retry.c.status == RetryStatus.PENDING.value)
+                    .values(earliest_at=bindparam("b_at"), window_end_at=bindparam("b_end")),
+                    [{"b_id": m["id"], "b_at": m["earliest_at"], "b_end": m["window_end_at"]}
+                     for m in moves])
+    session.execute(update(record).where(record.c.id == bindparam("b_id"))
+                    .values(next_attempt_at=bindparam("b_at")),
+                    [{"b_id": m["record_id"], "b_at": m["earliest_at"]} for m in moves])
+
+
+def _cancel(session: Session, rows: list) -> None:
+    if not rows:
+        return
+    retry, record = models.Retry.__table__, models.Record.__table__
+    note = f"; no legal minute within {HORIZON.days} days"
+    session.execute(update(retry).where(retry.c.id == bindparam("b_id"))
+                    .values(status=RetryStatus.CANCELLED.value, reason=bindparam("b_reason")),
+                    [{"b_id": row[0], "b_reason": f"{row[3]}{note}"[:64]} for row in rows])
+    session.execute(update(record).where(record.c.id == bindparam("b_id"))
+                    .values(status=RecordStatus.EXHAUSTED.value, next_attempt_at=None),
+                    [{"b_id": row[1]} for row in rows])

@@ -148,3 +148,113 @@ def test_abandonment_counts_per_day_in_the_campaign_zone_and_30_days(session) ->
     assert report["is_over_cap"] is True
     start, end = abandonment.day_bounds(dt.date(2026, 7, 1), "America/New_York")
     assert store.abandonment_counts(session, campaign.id, start, end).live_answers == 9
+
+
+# -------------------------------------------------------------------------- batch path
+
+_BATCH_NUMBERS = [
+    # (number, state, tz, zip, stored metadata from phonenumbers?)
+    ("+13055550100", "FL", "", "", True),
+    ("+13055550101", "", "", "", True),
+    ("+13055550102", "", "", "", False),
+    ("+18505550100", "", "", "", True),   # split area code: two zones
+    ("+18505550101", "", "", "32501", True),
+    ("+15045550100", "LA", "", "", True),  # Louisiana: holidays closed, suspension below
+    ("+12055550100", "AL", "", "", True),  # Alabama holidays
+    ("+12155550100", "PA", "", "", True),
+    ("+12125550100", "", "Moon/Base", "", True),  # unreadable zone: zone_unknown
+    ("+12125550101", "", "America/Los_Angeles", "", True),
+    ("+14165550100", "", "", "", True),
+    ("+442079460958", "", "", "", True),
+    ("+447911123456", "", "", "", True),
+    ("+18005550100", "", "", "", True),  # toll free: no zone
+]
+
+
+def _batch_campaigns(session):
+    plain = campaign_store.create(session, "tm", now=NOW)
+    collect = campaign_store.create(session, "debt", now=NOW, call_category="debt_collection",
+                                    dialing_mode=DialingMode.PREDICTIVE,
+                                    window_start=dt.time(9), window_end=dt.time(19),
+                                    schedule_days=["mon", "tue", "wed", "thu", "fri"])
+    survey = campaign_store.create(session, "survey", now=NOW, call_category="research",
+                                   allow_requested_callbacks_outside_hours=True)
+    return [plain, collect, survey]
+
+
+def _stored_phone(session, campaign, number, state, tz, zip_code, is_described):
+    from campaigns import phones
+
+    phone = _phone(session, campaign, number, state=state, tz=tz, zip_code=zip_code)
+    if is_described:
+        described = phones.normalise(number)
+        phone.region, phone.line_type = described.region, described.line_type
+        phone.zones, phone.is_valid = list(described.zones), described.is_valid
+    else:
+        phone.region, phone.line_type, phone.zones = "", "", []
+    session.flush()
+    return phone
+
+
+def _batch_history(session, campaigns, phones) -> None:
+    plain, collect, survey = campaigns
+    for index, phone in enumerate(phones):
+        for hours in range(index % 4):  # 0-3 attempts: frequency limits for some
+            _attempt(session, phone.campaign_id, phone.e164, NOW - dt.timedelta(hours=hours + 1),
+                     record_id=phone.record_id)
+        if index % 3 == 0:
+            _attempt(session, survey.id, phone.e164, NOW - dt.timedelta(hours=5))
+        if index % 5 == 0:
+            _attempt(session, phone.campaign_id, phone.e164, NOW - dt.timedelta(hours=2),
+                     is_abandoned=True, record_id=phone.record_id)
+        if index % 4 == 1:
+            _attempt(session, phone.campaign_id, phone.e164, NOW - dt.timedelta(days=3),
+                     disposition="not_interested", record_id=phone.record_id)
+        if index % 6 == 2:
+            _attempt(session, phone.campaign_id, "+19999999999", NOW - dt.timedelta(hours=3),
+                     record_id=phone.record_id)  # another number of the same record
+    session.add(models.DncEntry(e164=phones[1].e164, scope="global", added_at=NOW))
+    session.add(models.DncEntry(e164=phones[2].e164, campaign_id=phones[2].campaign_id,
+                                scope=f"campaign:{phones[2].campaign_id}", added_at=NOW))
+    session.add(models.DncEntry(e164=phones[3].e164, scope="global", added_at=NOW,
+                                expires_at=NOW - dt.timedelta(days=1)))
+    session.add(models.RegistryScrub(source="us-national", imported_at=NOW - dt.timedelta(days=3)))
+    store.add_suspension(session, "US-LA", NOW - dt.timedelta(hours=1), NOW + dt.timedelta(hours=5),
+                         reason="storm", created_by="ops", now=NOW)
+    store.add_suspension(session, "US-FL", NOW + dt.timedelta(days=1), NOW + dt.timedelta(days=2),
+                         reason="storm", created_by="ops", now=NOW)
+    session.flush()
+
+
+@pytest.mark.req("D11", "B8", "B9")
+@pytest.mark.parametrize("at", [NOW, dt.datetime(2026, 12, 25, 17, 0, tzinfo=UTC),
+                                dt.datetime(2026, 5, 25, 3, 0, tzinfo=UTC)],
+                         ids=["summer-noon", "christmas", "memorial-day-night"])
+def test_batch_targets_equal_the_per_record_path(session, at) -> None:
+    from campaigns.store import compliance_batch
+
+    campaigns = _batch_campaigns(session)
+    phones = [_stored_phone(session, campaigns[i % 3], *spec)
+              for i, spec in enumerate(_BATCH_NUMBERS)]
+    # the same numbers again in the other campaigns (shared shapes, other histories)
+    phones += [_stored_phone(session, campaigns[(i + 1) % 3], *spec)
+               for i, spec in enumerate(_BATCH_NUMBERS)]
+    _batch_history(session, campaigns, phones)
+    by_id = {c.id: c for c in campaigns}
+    subjects = compliance_batch.subjects_for_phones(session, [p.id for p in phones])
+    batch = compliance_batch.load_targets(session, by_id, [subjects[p.id] for p in phones], at)
+    single = [store.load_target(session, by_id[p.campaign_id], at, phone=p) for p in phones]
+    assert batch == single
+    verdicts = compliance_batch.judge(batch, at, horizon=dt.timedelta(days=14))
+    reasons = set()
+    for target, verdict in zip(single, verdicts, strict=True):
+        decision = calling_hours.may_dial(target, at)
+        assert verdict.decision == decision
+        reasons.update(r.split(":")[0] for r in decision.reasons)
+        if not decision.is_allowed:
+            assert verdict.opening == calling_hours.next_dialable_at(target, at,
+                                                                     dt.timedelta(days=14))
+    # the records cover what the test claims to cover
+    assert {"dnc", "zone_unknown"} <= reasons
+    assert reasons & {"frequency", "outside_hours", "holiday", "suspended", "campaign_window",
+                      "operating_schedule"}

@@ -1,0 +1,297 @@
+"""Calling-hours targets of many stored numbers at once: a handful of set-based queries.
+
+:func:`campaigns.store.compliance.load_target` answers for one record with
+about seventeen queries; the timer's release pass (:mod:`campaigns.store.retry_queue`)
+judges thousands of due rows at a time.  :func:`load_targets` gives, for a
+batch of :class:`Subject` values, the very targets ``load_target`` would
+(tested over zones, DNC, frequency limits, holidays and suspensions on both
+databases), with one query each for attempts, DNC entries, registry scrubs and
+suspensions, whatever the batch size.
+
+Two things keep it fast without changing any answer:
+
+- a number's zones and jurisdictions depend only on its region, line type,
+  phonenumbers' zones (stored at list load), NANP area code and the record's
+  address; numbers that share those share one :func:`campaigns.zones.locate`
+  call (the rest is the same :class:`~campaigns.zones.Location` with its own
+  E.164);
+- targets that differ only by their number share everything
+  ``Target.__post_init__`` derives (the plan, static reasons), so one is built
+  per shape and copied; :func:`judge` decides once per shape too
+  (:func:`campaigns.calling_hours.may_dial` never reads the number).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from campaigns import calling_hours, calling_rules, models, zones
+from campaigns.store import compliance
+
+#: bound parameters per IN list (SQLite allows 32,766 in all).
+_CHUNK = 2000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Subject:
+    """One stored number to judge: what ``load_target`` reads from the phone and its record."""
+
+    campaign_id: int
+    e164: str
+    record_id: int | None = None
+    raw_state: str = ""
+    raw_zip: str = ""
+    raw_tz: str = ""
+    #: phonenumbers' answers stored at list load ("" / () when unknown: the number is parsed).
+    region: str = ""
+    line_type: str = ""
+    zones: tuple[str, ...] = ()
+    is_valid: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the calling-hours engine says about one target at one instant."""
+
+    decision: calling_hours.Decision
+    #: the next legal instant within the horizon when asked for (None: none, or not asked).
+    opening: dt.datetime | None = None
+    #: how long the call stays allowed from ``opening`` (a lapsed window's new end).
+    opening_until: dt.datetime | None = None
+
+
+def subjects_for_phones(session: Session, phone_ids: Iterable[int]) -> dict[int, Subject]:
+    """Phone id -> :class:`Subject`, from one query per chunk of ids."""
+    ids = sorted(set(phone_ids))
+    out: dict[int, Subject] = {}
+    phone, record = models.PhoneNumber, models.Record
+    for first in range(0, len(ids), _CHUNK):
+        query = (select(phone.id, phone.campaign_id, phone.e164, phone.record_id, record.raw_state,
+                        record.raw_zip, record.raw_tz, phone.region, phone.line_type, phone.zones,
+                        phone.is_valid)
+                 .join(record, record.id == phone.record_id)
+                 .where(phone.id.in_(ids[first:first + _CHUNK])))
+        for row in session.execute(query):
+            out[row[0]] = subject_of_row(*row[1:])
+    return out
+
+
+def subject_of_row(campaign_id: int, e164: str, record_id: int | None, raw_state: str | None,
+                   raw_zip: str | None, raw_tz: str | None, region: str | None,
+                   line_type: str | None, stored_zones: Any, is_valid: bool | None) -> Subject:
+    """A :class:`Subject` from the columns of a phone and its record (as selected)."""
+    return Subject(campaign_id, e164, record_id, raw_state or "", raw_zip or "", raw_tz or "",
+                   region or "", line_type or "", tuple(stored_zones or ()), bool(is_valid))
+
+
+def load_targets(session: Session, campaigns: Mapping[int, models.Campaign],
+                 subjects: Sequence[Subject], now: dt.datetime, *,
+                 rules: calling_rules.RuleSet | None = None) -> list[calling_hours.Target]:
+    """The target of every subject, as ``compliance.load_target(..., phone=...)`` builds it.
+
+    Raises
+    ------
+    campaigns.errors.InvalidInput
+        When a stored number cannot be parsed (as ``load_target`` does).
+    """
+    rules = rules or calling_rules.default_rules()
+    places = [_locate(subject) for subject in subjects]
+    numbers = sorted({place.e164 for place in places})
+    records = sorted({s.record_id for s in subjects if s.record_id is not None})
+    history = _History(_attempts(session, numbers, records, now - compliance.history_span(rules)))
+    dnc = _dnc(session, numbers, {s.campaign_id for s in subjects}, now)
+    scrubs = tuple(sorted(compliance.latest_scrubs(session).items()))
+    pauses = compliance.suspensions(session, now)
+    shapes: dict[tuple[Any, ...], calling_hours.Target] = {}
+    targets = []
+    for subject, place in zip(subjects, places, strict=True):
+        campaign = campaigns[subject.campaign_id]
+        scope = f"campaign:{campaign.id}"
+        fields = (place.zones, place.jurisdictions, *_campaign_fields(campaign),
+                  *history.of(place.e164, subject.record_id, campaign.id),
+                  (place.e164, "global") in dnc or (place.e164, scope) in dnc, scrubs,
+                  tuple(p for p in pauses if p.jurisdiction in place.jurisdictions))
+        proto = shapes.get(fields)
+        if proto is None:
+            proto = shapes[fields] = _target(place.e164, fields, campaign, rules)
+        targets.append(_with_number(proto, place.e164))
+    return targets
+
+
+def judge(targets: Sequence[calling_hours.Target], now: dt.datetime, *,
+          horizon: dt.timedelta | None = None,
+          is_opening_wanted: Sequence[bool] | None = None) -> list[Verdict]:
+    """``may_dial`` of each target at ``now``, decided once per shape of target.
+
+    Where the call is refused, or where ``is_opening_wanted`` says so, the
+    verdict also carries ``next_dialable_at`` within ``horizon`` and how long the
+    call stays allowed from there.
+    """
+    horizon = horizon or dt.timedelta(days=14)
+    decided: dict[tuple[Any, ...], Verdict] = {}
+    opened: dict[tuple[Any, ...], Verdict] = {}
+    out = []
+    for index, target in enumerate(targets):
+        key = _shape(target)
+        verdict = decided.get(key)
+        if verdict is None:
+            verdict = decided[key] = Verdict(calling_hours.may_dial(target, now))
+        wanted = not verdict.decision.is_allowed or (
+            is_opening_wanted is not None and is_opening_wanted[index])
+        if wanted:
+            full = opened.get(key)
+            if full is None:
+                full = opened[key] = _verdict(target, verdict.decision, now, horizon)
+            verdict = full
+        out.append(verdict)
+    return out
+
+
+def _verdict(target: calling_hours.Target, decision: calling_hours.Decision, now: dt.datetime,
+             horizon: dt.timedelta) -> Verdict:
+    opening = calling_hours.next_dialable_at(target, now, horizon)
+    until = calling_hours.may_dial(target, opening).allowed_until if opening is not None else None
+    return Verdict(decision, opening, until)
+
+
+def _shape(target: calling_hours.Target) -> tuple[Any, ...]:
+    return (target.zones, target.jurisdictions, target.category, target.is_autodialed,
+            target.window, target.schedule, target.attempts_at, target.other_attempts_at,
+            target.abandoned_at, target.refused_at, target.is_dnc, target.registry_scrubs,
+            target.suspensions, target.exemptions, target.is_customer_requested,
+            target.requested_window, target.can_call_outside_hours_on_request, id(target.rules))
+
+
+# -------------------------------------------------------------------------- locations
+
+
+_PLACES: dict[tuple[Any, ...], zones.Location] = {}
+_PLACES_MAX = 100_000
+
+
+def _locate(subject: Subject) -> zones.Location:
+    """``zones.locate`` of the stored number, shared by numbers that must locate alike."""
+    address = (subject.raw_tz, subject.raw_zip, subject.raw_state)
+    if not (subject.is_valid and subject.line_type and subject.region):
+        key: tuple[Any, ...] = ("number", subject.e164, *address)
+    else:
+        npa = subject.e164[2:5] if subject.e164.startswith("+1") else ""
+        key = (subject.region, subject.line_type, subject.zones, npa, *address)
+    place = _PLACES.get(key)
+    if place is None:
+        if len(_PLACES) >= _PLACES_MAX:
+            _PLACES.clear()
+        place = _PLACES[key] = zones.locate(subject.e164, tz=subject.raw_tz,
+                                            zip_code=subject.raw_zip, state=subject.raw_state,
+                                            is_strict=False)
+    if place.e164 != subject.e164:
+        place = dataclasses.replace(place, e164=subject.e164)
+    return place
+
+
+# -------------------------------------------------------------------------- queries
+
+
+def _attempts(session: Session, numbers: list[str], records: list[int],
+              since: dt.datetime) -> list[tuple[Any, ...]]:
+    """Attempts since ``since`` to any of ``numbers`` or of ``records``, once each."""
+    attempt = models.Attempt
+    columns = (attempt.id, attempt.campaign_id, attempt.number_e164, attempt.record_id,
+               attempt.started_at, attempt.counts_as_attempt, attempt.is_abandoned,
+               attempt.disposition)
+    seen: dict[int, tuple[Any, ...]] = {}
+    for chunk_numbers, chunk_records in _pairs(numbers, records):
+        query = select(*columns).where(
+            or_(attempt.number_e164.in_(chunk_numbers), attempt.record_id.in_(chunk_records)),
+            attempt.started_at >= since, attempt.is_test.is_(False))
+        for row in session.execute(query):
+            seen[row[0]] = tuple(row)
+    return list(seen.values())
+
+
+def _pairs(numbers: list[str], records: list[int]) -> Iterable[tuple[list[str], list[int]]]:
+    half = _CHUNK // 2
+    for first in range(0, max(len(numbers), len(records), 1), half):
+        yield numbers[first:first + half], records[first:first + half]
+
+
+def _dnc(session: Session, numbers: list[str], campaign_ids: set[int],
+         now: dt.datetime) -> set[tuple[str, str]]:
+    """(number, scope) of the unexpired entries that concern the batch."""
+    scopes = ["global"] + [f"campaign:{c}" for c in sorted(campaign_ids)]
+    entry = models.DncEntry
+    found: set[tuple[str, str]] = set()
+    for first in range(0, len(numbers), _CHUNK):
+        query = select(entry.e164, entry.scope).where(
+            entry.e164.in_(numbers[first:first + _CHUNK]), entry.scope.in_(scopes),
+            or_(entry.expires_at.is_(None), entry.expires_at > now))
+        found.update((e164, scope) for e164, scope in session.execute(query))
+    return found
+
+
+class _History:
+    """The batch's attempts, by number and by record, split as ``load_target`` splits them."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.by_number: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        self.by_record: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        for row in rows:
+            self.by_number[row[2]].append(row)
+            if row[3] is not None:
+                self.by_record[row[3]].append(row)
+
+    def of(self, e164: str, record_id: int | None,
+           campaign_id: int) -> tuple[tuple[dt.datetime, ...], ...]:
+        rows = {row[0]: row for row in self.by_number.get(e164, ())}
+        if record_id is not None:
+            rows.update((row[0], row) for row in self.by_record.get(record_id, ()))
+        own, other, abandoned, refused = [], [], [], []
+        for _id, campaign, number, _record, started_at, counts, is_abandoned, code in rows.values():
+            started_at = compliance._aware(started_at)
+            if counts and campaign == campaign_id:
+                own.append(started_at)
+            if counts and campaign != campaign_id and number == e164:
+                other.append(started_at)
+            if is_abandoned and number == e164:
+                abandoned.append(started_at)
+            if code in compliance.REFUSAL_DISPOSITIONS and campaign == campaign_id:
+                refused.append(started_at)
+        return tuple(sorted(own)), tuple(sorted(other)), tuple(sorted(abandoned)), \
+            tuple(sorted(refused))
+
+
+# -------------------------------------------------------------------------- targets
+
+
+def _campaign_fields(campaign: models.Campaign) -> tuple[Any, ...]:
+    window = (campaign.window_start, campaign.window_end) \
+        if campaign.window_start is not None and campaign.window_end is not None else None
+    return (compliance._value(campaign.call_category),
+            compliance._value(campaign.dialing_mode) != "preview", window,
+            compliance.schedule(campaign), bool(campaign.allow_requested_callbacks_outside_hours))
+
+
+def _target(e164: str, fields: tuple[Any, ...], campaign: models.Campaign,
+            rules: calling_rules.RuleSet) -> calling_hours.Target:
+    (place_zones, jurisdictions, category, is_autodialed, window, schedule, may_lift,
+     own, other, abandoned, refused, is_dnc, scrubs, pauses) = fields
+    return calling_hours.Target(
+        e164, place_zones, jurisdictions, category, is_autodialed, window, schedule, own, other,
+        abandoned, refused, is_dnc, scrubs, pauses, frozenset(), False, None, may_lift, rules)
+
+
+def _with_number(proto: calling_hours.Target, e164: str) -> calling_hours.Target:
+    """``proto`` for another number: nothing ``__post_init__`` derives depends on the number."""
+    if proto.e164 == e164:
+        return proto
+    clone = object.__new__(calling_hours.Target)
+    clone.__dict__.update(proto.__dict__)
+    object.__setattr__(clone, "e164", e164)
+    return clone
