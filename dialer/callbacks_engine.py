@@ -5,7 +5,8 @@
 * :func:`sweep` - what a periodic job calls: callbacks whose window ended
   without a call become missed, and ladder steps whose time has come apply;
 * :func:`dial_check` - just before dialling a claimed callback: the callback's
-  own number, DNC and calling hours re-checked now (E17).
+  own number, DNC and calling hours re-checked now (E17); :func:`cancel_for_dnc`
+  when the number is on a do-not-call list now.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from sqlalchemy.orm import Session
 from campaigns import callbacks, calling_hours, models, notifications
 from campaigns.callbacks import Step
 from campaigns.enums import CallbackStatus as S
+from campaigns.enums import RecordStatus
 from campaigns.store import callbacks as store
+from campaigns.store import dnc as dnc_store
 from campaigns.store import hopper
 from dialer import callbacks_messages, callbacks_slots
 from dialer import callbacks_service as service
@@ -109,15 +112,74 @@ def _next_day(session: Session, cfg: CallbacksSettings, callback: models.Callbac
 
 
 def sweep(session: Session, cfg: CallbacksSettings, now: dt.datetime) -> dict[str, int]:
-    """Mark overdue callbacks missed and run due ladder steps; returns counts."""
+    """Mark overdue callbacks missed and run due ladder steps; returns counts.
+
+    Safe to call periodically, from several engines at once: each candidate is
+    locked and read again (``FOR UPDATE`` on PostgreSQL) before it changes, so
+    a callback another sweep already handled is skipped; when nothing is due
+    it reads two short lists and writes nothing.
+    """
     missed = steps = 0
     for callback in store.overdue(session, now):
+        if not _still(session, callback, lambda c: _is_overdue(c, now)):
+            continue
         steps += len(_miss(session, cfg, callback, now=now, actor="engine",
                            why="not completed in its window"))
         missed += 1
     for callback in store.on_ladder(session):
-        steps += len(advance(session, cfg, callback, now))
+        if _next_step_at(session, cfg, callback, now) is None:
+            continue  # nothing due yet: no lock, no write
+        if _still(session, callback, lambda c: _next_step_at(session, cfg, c, now) is not None):
+            steps += len(advance(session, cfg, callback, now))
     return {"missed": missed, "ladder_steps": steps}
+
+
+def _still(session: Session, callback: models.Callback, condition) -> bool:
+    """Lock ``callback``, read it again, and tell whether ``condition`` still holds."""
+    session.refresh(callback, with_for_update=session.get_bind().dialect.name == "postgresql")
+    return bool(condition(callback))
+
+
+def _is_overdue(callback: models.Callback, now: dt.datetime) -> bool:
+    status = S(callback.status)
+    if callback.window_end_at > now:
+        return False
+    if status is S.IN_PROGRESS:
+        return callback.claimed_until is None or callback.claimed_until < now
+    return status in (S.SCHEDULED, S.DUE, S.REOPENED)
+
+
+def _next_step_at(session: Session, cfg: CallbacksSettings, callback: models.Callback,
+                  now: dt.datetime) -> dt.datetime | None:
+    """When the callback's next ladder step is due, if it is due by ``now``."""
+    if not (S(callback.status) is S.MISSED or (
+            S(callback.status) is S.REQUESTED and callback.ladder_step == Step.NOTIFY)):
+        return None
+    ladder = callbacks_slots.policy(session, cfg, callback.campaign_id).ladder
+    planned = callbacks.next_step(
+        done=callback.ladder_step, missed_at=callback.missed_at or now,
+        window_start_at=callback.window_start_at, window_end_at=callback.window_end_at,
+        has_owner=callback.owner_id is not None, ladder=ladder)
+    return planned.at if planned is not None and planned.at <= now else None
+
+
+def cancel_for_dnc(session: Session, cfg: CallbacksSettings, callback_id: int, *,
+                   now: dt.datetime, actor: str = "engine") -> models.Callback:
+    """The claimed callback's number is on a do-not-call list now: cancel it (reason
+    ``dnc``, audited, the customer not contacted); the record becomes ``dnc`` when
+    none of its valid numbers is left to dial."""
+    callback = store.get(session, callback_id, for_update=True)
+    if S(callback.status) not in callbacks.ENDED:
+        service.cancel(session, cfg, callback.id, actor=actor, now=now, reason="dnc",
+                       is_system=True)
+    record = session.get(models.Record, callback.record_id)
+    numbers = {p.e164 for p in record.phones if p.is_valid} | {callback.number_e164}
+    if numbers <= dnc_store.blocked_numbers(session, callback.campaign_id, numbers, now):
+        record.status = RecordStatus.DNC
+        record.next_attempt_at = None
+        record.updated_at = now
+    record.claimed_by = record.claimed_until = None
+    return callback
 
 
 def on_call_finished(session: Session, cfg: CallbacksSettings, callback_id: int, *,

@@ -69,9 +69,12 @@ def zone_of(session: Session, campaign: models.Campaign, record: models.Record,
     return target.zones[0]
 
 
-def _owner_id(session: Session, owner: str | None) -> int | None:
+def _owner_id(session: Session, owner: str | int | None) -> int | None:
+    """A user id from a name (or an id as it is); None for anyone in the campaign."""
     if owner in (None, "", "campaign", "anyone"):
         return None
+    if isinstance(owner, int):
+        return owner
     return users.get_by_name(session, owner).id
 
 
@@ -170,7 +173,7 @@ def schedule(session: Session, cfg: CallbacksSettings, *, record_id: int, actor:
 
 def wrap_up_request(session: Session, *, record_id: int, now: dt.datetime,
                     start_at: dt.datetime, end_at: dt.datetime, tz: str = "", number: str = "",
-                    owner: str | None = None, note: str = "") -> outcomes.CallbackRequest:
+                    owner: str | int | None = None, note: str = "") -> outcomes.CallbackRequest:
     """Validate and clip the callback an agent asks for in wrap-up (E1, E2), before
     ``outcomes.apply_disposition`` stores it; then call :func:`adopt`.
 
@@ -306,23 +309,29 @@ def accept(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor:
 
 
 def cancel(session: Session, cfg: CallbacksSettings, callback_id: int, *, actor: str,
-           now: dt.datetime, reason: str, how: callbacks_messages.Notify | None = None) -> models.Callback:
-    """Cancel with a reason (from the configured list when there is one) and a message (E11)."""
+           now: dt.datetime, reason: str, how: callbacks_messages.Notify | None = None,
+           is_system: bool = False) -> models.Callback:
+    """Cancel with a reason (from the configured list when there is one) and a message (E11).
+
+    ``is_system``: the dialer itself cancels (``dnc`` at dial time): the reason is
+    not checked against ``cancel_reasons`` and the customer is not contacted.
+    """
     reason = reason.strip()
     callback = store.get(session, callback_id, for_update=True)
     cfg = callbacks_slots.policy(session, cfg, callback.campaign_id)
     if not reason:
         raise errors.InvalidInput("a cancellation needs a reason", fields={"reason": "empty"},
                                   error_id="reason-missing")
-    if cfg.cancel_reasons and reason not in cfg.cancel_reasons:
+    if not is_system and cfg.cancel_reasons and reason not in cfg.cancel_reasons:
         raise errors.InvalidInput(f"reason {reason!r} is not one of: "
                                   f"{', '.join(cfg.cancel_reasons)}", fields={"reason": "unknown"},
                                   error_id="unknown-cancel-reason")
     callback.cancel_reason = reason
     change(session, callback, S.CANCELLED, action="cancelled", actor=actor, now=now, why=reason,
             verb="cancel", details={"message": how.message if how else ""})
-    callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_CANCELLED, now, how,
-            reason=reason)
+    if not is_system:
+        callbacks_messages.notify(session, cfg, callback, notifications.Event.CALLBACK_CANCELLED,
+                                  now, how, reason=reason)
     record = session.get(models.Record, callback.record_id)
     record.next_attempt_at = None
     return callback

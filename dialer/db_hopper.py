@@ -9,8 +9,10 @@
 2. each claim is judged again just before dialling (D2): the target is loaded
    now (``store.compliance.load_target``) and ``calling_hours.may_dial`` must
    allow it, else the claim goes back with ``not_before = next_dialable_at``;
-   a due callback is checked by the callbacks workflow's ``dial_check`` when it
-   exists (its own number and window);
+   a due callback is checked by the callbacks workflow's ``dial_check`` (its own
+   number and window), and cancelled (reason ``dnc``) when its number is on a
+   do-not-call list now.  A personal callback is claimed for its owner when
+   ready, by anyone after the campaign's hand-off delay (E17);
 3. the caller ID is chosen from the campaign's pool (local presence, daily
    caps) and stored on the attempt (D6);
 4. the attempt is opened (``engine_id``, ``caller_id``) before the backend is
@@ -23,14 +25,14 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from campaigns import abandonment, caller_ids, calling_hours, calling_rules, models
 from campaigns.store import caller_ids as caller_id_store
 from campaigns.store import compliance, hopper, outcomes
-from dialer import db_thread, engine_queries, orchestrator
+from dialer import callbacks_config, callbacks_engine, callbacks_slots, db_thread, engine_queries
+from dialer import orchestrator
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +67,8 @@ class DbHopper:
                  now: Callable[[], dt.datetime], rules: calling_rules.RuleSet,
                  lease: dt.timedelta = dt.timedelta(minutes=30),
                  owner_ids: Callable[[], Iterable[int]] = tuple,
-                 on_dialled: Callable[[Dialled], None] | None = None) -> None:
+                 on_dialled: Callable[[Dialled], None] | None = None,
+                 callbacks_cfg: callbacks_config.CallbacksSettings | None = None) -> None:
         self.database = database
         self.campaign_id = campaign_id
         self.engine_id = engine_id
@@ -74,6 +77,8 @@ class DbHopper:
         self.lease = lease
         self.owner_ids = owner_ids
         self.on_dialled = on_dialled
+        #: ``[callbacks]``: the hand-off delay (as the campaign's policy sets it) and DNC cancels.
+        self.callbacks_cfg = callbacks_cfg or callbacks_config.settings_of(None)
         self.counts = HopperCounts()
 
     async def claim(self, count: int) -> list[orchestrator.DialTarget]:
@@ -93,7 +98,8 @@ class DbHopper:
     def _claim(self, session: Session, count: int, now: dt.datetime,
                owners: tuple[int, ...]) -> list[tuple[Dialled, str]]:
         work = hopper.claim(session, self.campaign_id, engine_id=self.engine_id, now=now,
-                            lease=self.lease, limit=count, owner_ids=owners)
+                            lease=self.lease, limit=count, owner_ids=owners,
+                            handoff_after=self.handoff_after(session))
         self.counts.claimed += len(work)
         if not work:
             return []
@@ -119,16 +125,25 @@ class DbHopper:
                                 item.kind, item.callback_id), number))
         return out
 
+    def handoff_after(self, session: Session) -> dt.timedelta:
+        """How long a personal callback waits for its owner before anyone may take it (E17)."""
+        policy = callbacks_slots.policy(session, self.callbacks_cfg, self.campaign_id)
+        return policy.ladder.handoff_after
+
     def _judge(self, session: Session, campaign: models.Campaign, item: hopper.Work,
                now: dt.datetime) -> tuple[str | None, int | None, tuple[str, ...]]:
         """(number, phone id, callee states) when the claim may be dialled now, else released."""
-        if item.kind == "callback":
-            check = _callback_check(session, item, now)
-            if check is not None:
-                if check.is_allowed:
-                    return check.number_e164, check.phone_number_id, ()
-                hopper.release(session, item, engine_id=self.engine_id)
-                return None, None, ()
+        if item.kind == "callback" and item.callback_id is not None:
+            check = callbacks_engine.dial_check(session, item, now)
+            if check.is_allowed:
+                return check.number_e164, check.phone_number_id, ()
+            if "dnc" in check.reasons:  # on a do-not-call list since it was booked: cancelled
+                callbacks_engine.cancel_for_dnc(session, self.callbacks_cfg, item.callback_id,
+                                                now=now)
+            hopper.release(session, item, engine_id=self.engine_id)
+            logger.debug("callback claim refused: %s", ",".join(check.reasons),
+                         extra={"campaign_id": self.campaign_id, "record_id": item.record_id})
+            return None, None, ()
         phone = session.get(models.PhoneNumber, item.phone_number_id) \
             if item.phone_number_id is not None else None
         target = compliance.load_target(session, campaign, now, phone=phone,
@@ -166,13 +181,3 @@ class _CallerIds:
         if chosen:
             self.used[chosen] = self.used.get(chosen, 0) + 1
         return chosen
-
-
-def _callback_check(session: Session, item: hopper.Work, now: dt.datetime) -> Any:
-    """The callbacks workflow's dial-time check, when that module provides one."""
-    try:
-        from dialer import callbacks_engine
-    except ImportError:
-        return None
-    check = getattr(callbacks_engine, "dial_check", None)
-    return check(session, item, now) if check is not None else None

@@ -41,7 +41,7 @@ from campaigns import models
 from campaigns.enums import CallbackStatus, CallOutcome
 from campaigns.store import outcomes
 from campaigns.store import rules as rule_store
-from dialer import db_hopper, db_thread
+from dialer import callbacks_config, callbacks_engine, db_hopper, db_thread
 from telephony import base
 from telephony.base import EventKind
 
@@ -262,17 +262,21 @@ def apply(session: Session, attempt: models.Attempt, code: str, *, now: dt.datet
           notes: str = "", callback: outcomes.CallbackRequest | None = None,
           on_retry: Callable[[dt.datetime], None] | None = None,
           is_callback_call: bool = True,
-          callbacks_cfg: object | None = None) -> outcomes.Applied | None:
+          callbacks_cfg: object | None = None,
+          is_strict: bool = False) -> outcomes.Applied | None:
     """Apply a disposition; finish the callback the call was for; tell the timer what is due.
 
     ``is_callback_call`` False (the hopper claimed a retry or a new record) skips
-    looking for the callback the call was for.
+    looking for the callback the call was for.  A disposition the rules refuse
+    is logged and skipped (None), or raised when ``is_strict`` (an agent's).
     """
     callback_id = _claimed_callback(session, attempt) if is_callback_call else None
     try:
         applied = outcomes.apply_disposition(session, attempt, code, now=now, notes=notes,
                                              callback=callback)
     except campaign_errors.InvalidInput as exc:
+        if is_strict:
+            raise
         logger.warning("disposition %r not applied: %s", code, exc,
                        extra={"campaign_id": attempt.campaign_id, "record_id": attempt.record_id})
         return None
@@ -295,19 +299,9 @@ def _claimed_callback(session: Session, attempt: models.Attempt) -> int | None:
 def _finish_callback(session: Session, callback_id: int, *, now: dt.datetime, disposition: str,
                      is_contact: bool, cfg: object | None = None) -> None:
     """Hand the finished callback call to the callbacks workflow (completed, or missed)."""
-    try:
-        from dialer import callbacks_config, callbacks_engine
-
-        finish = callbacks_engine.on_call_finished
-        cfg = cfg or callbacks_config.settings_of(None)
-    except (ImportError, AttributeError):
-        finish = None
-    if finish is not None:
-        finish(session, cfg, callback_id, now=now, is_contact=is_contact, disposition=disposition)
-        return
-    row = session.get(models.Callback, callback_id)
-    row.status = CallbackStatus.COMPLETED if is_contact else CallbackStatus.MISSED
-    row.updated_at = now
+    callbacks_engine.on_call_finished(session, cfg or callbacks_config.settings_of(None),
+                                      callback_id, now=now, is_contact=is_contact,
+                                      disposition=disposition)
 
 
 class CampaignLine:

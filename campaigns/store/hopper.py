@@ -181,7 +181,8 @@ def release(session: Session, work: Work, *, engine_id: str,
     """Give back a claim that will not be dialled now (compliance, no agent...).
 
     ``not_before`` moves the work forward: a retry's ``earliest_at``, a new
-    record's ``next_attempt_at`` cache.  A callback stays in its window.
+    record's ``next_attempt_at`` cache.  A callback stays in its window (due again
+    when it was in progress).
     """
     record_filter = and_(models.Record.id == work.record_id, models.Record.claimed_by == engine_id)
     values: dict[str, object] = {"claimed_by": None, "claimed_until": None}
@@ -197,6 +198,10 @@ def release(session: Session, work: Work, *, engine_id: str,
         session.execute(update(models.Retry).where(models.Retry.id == work.retry_id)
                         .values(**retry_values).execution_options(synchronize_session=False))
     if work.callback_id is not None:
-        session.execute(update(models.Callback).where(models.Callback.id == work.callback_id)
+        # only a callback still in progress goes back to due (one the dial-time check
+        # just cancelled, for a DNC number, stays cancelled).
+        session.execute(update(models.Callback)
+                        .where(models.Callback.id == work.callback_id,
+                               models.Callback.status == CallbackStatus.IN_PROGRESS)
                         .values(status=CallbackStatus.DUE, claimed_by=None, claimed_until=None)
                         .execution_options(synchronize_session=False))

@@ -240,3 +240,110 @@ def test_a_personal_callback_waits_for_its_owner_until_the_campaigns_handoff_del
                                      callback_id=callback.id), engine_id="e1")
     lite.expire_all()
     assert claim(ny(24, 10, 10), owners=(lworld.ana.id,)) == [callback.id]
+
+
+class _Statements:
+    """The SQL statements a block runs on a connection's engine (verb -> count)."""
+
+    def __init__(self, session):
+        self.engine = session.get_bind().engine if hasattr(session.get_bind(), "engine") \
+            else session.get_bind()
+        self.verbs: list[str] = []
+
+    def _seen(self, conn, cursor, statement, parameters, context, executemany):
+        self.verbs.append(statement.lstrip().split(None, 1)[0].upper())
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    @property
+    def writes(self) -> list[str]:
+        return [v for v in self.verbs if v in ("INSERT", "UPDATE", "DELETE")]
+
+
+@pytest.mark.req("E9")
+def test_a_periodic_sweep_is_idempotent_and_cheap_when_nothing_changed(session, world):
+    waiting = _schedule(session, world, owner="bob")
+    for hour in (13, 14, 15, 16):  # later callbacks the sweep has nothing to do with
+        _schedule(session, world, record=world.other, start_at=ny(24, hour),
+                  end_at=ny(24, hour, 30))
+    engine.on_missed(session, CFG, waiting.id, now=ny(24, 10, 5))
+    session.flush()
+    # nothing due yet (the retry step comes at 10:15): two reads, no write, however often
+    for _ in range(3):
+        with _Statements(session) as seen:
+            assert engine.sweep(session, CFG, ny(24, 10, 10)) == {"missed": 0,
+                                                                    "ladder_steps": 0}
+        assert seen.writes == [] and len(seen.verbs) <= 2
+    assert engine.sweep(session, CFG, ny(24, 10, 15)) == {"missed": 0, "ladder_steps": 1}
+    session.flush()
+    # the same instant again: already done
+    with _Statements(session) as seen:
+        assert engine.sweep(session, CFG, ny(24, 10, 15)) == {"missed": 0, "ladder_steps": 0}
+    assert seen.writes == []
+    history = [h["action"] for h in service.show(session, waiting)["history"]]
+    assert history.count("ladder_retry") == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.req("E9")
+def test_two_engines_sweeping_at_once_mark_a_callback_missed_once(pg_url):
+    import threading
+
+    from sqlalchemy import text
+
+    from campaigns import db
+    from tests.callbacks.conftest import make_world
+
+    eng = db.make_engine(pg_url)
+    factory = db.make_sessionmaker(eng)
+    with db.unit_of_work(factory) as session:
+        callback_id = _schedule(session, make_world(session)).id
+    first, second = factory(), factory()
+    result: dict[str, dict[str, int]] = {}
+    try:
+        assert engine.sweep(first, CFG, ny(24, 12, 1))["missed"] == 1  # holds the row's lock
+        pid = second.execute(text("select pg_backend_pid()")).scalar()
+        thread = threading.Thread(
+            target=lambda: result.setdefault("second", engine.sweep(second, CFG, ny(24, 12, 1))))
+        thread.start()
+        _wait_until_blocked(eng, pid)
+        first.commit()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+    assert result["second"]["missed"] == 0
+    with factory() as session:
+        actions = [h["action"] for h in service.show(session, session.get(
+            models.Callback, callback_id))["history"]]
+    eng.dispose()
+    assert actions.count("missed") == 1
+
+
+def _wait_until_blocked(eng, pid: int, deadline_s: float = 30.0) -> None:
+    """Wait (with a deadline) until backend ``pid`` waits for a lock."""
+    import time
+
+    from sqlalchemy import text
+
+    until = time.monotonic() + deadline_s
+    with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        while time.monotonic() < until:  # each statement its own transaction: fresh statistics
+            waiting = conn.execute(text(
+                "select wait_event_type from pg_stat_activity where pid = :pid"),
+                {"pid": pid}).scalar()
+            if waiting == "Lock":
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second sweep never waited for the first one's lock")

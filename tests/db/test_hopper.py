@@ -162,3 +162,88 @@ def test_two_claimers_on_postgresql_never_share_a_record(pg_url) -> None:
     assert not set(claimed["a"]) & set(claimed["b"])
     assert len(claimed["a"]) + len(claimed["b"]) == 400
     assert claimed["a"] and claimed["b"]
+
+
+# --------------------------------------------------------------------------- the engine's hopper
+
+
+def _db_hopper(world, cfg=None):
+    from campaigns import calling_rules
+    from dialer import db_hopper
+
+    return db_hopper.DbHopper(None, world.campaign.id, engine_id="e1", now=lambda: NOW,
+                              rules=calling_rules.default_rules(),
+                              lease=dt.timedelta(minutes=2), callbacks_cfg=cfg)
+
+
+def _fresh_registry(session, at):
+    # a fresh national registry scrub, or the registry rule blocks every call
+    session.add(models.RegistryScrub(source="us-national", imported_at=at - dt.timedelta(days=1),
+                                     numbers=1))
+    session.flush()
+
+
+@pytest.mark.req("E17")
+def test_the_engines_hopper_waits_the_callback_policys_handoff_delay(session) -> None:
+    from dialer import callbacks_service
+    from tests.callbacks.conftest import CFG, make_world, ny
+
+    world = make_world(session)
+    _fresh_registry(session, ny(24, 10))
+    callback = callbacks_service.schedule(session, CFG, record_id=world.record.id,
+                                          actor="admin", now=ny(23, 10), start_at=ny(24, 10),
+                                          end_at=ny(24, 12), owner="bob")
+    engine_hopper = _db_hopper(world, CFG)
+    assert engine_hopper.handoff_after(session) == dt.timedelta(seconds=900)  # [callbacks]
+
+    def dialled(at, owners):
+        return [d.callback_id for d, _ in engine_hopper._claim(session, 5, at, owners)
+                if d.kind == "callback"]
+
+    # hopper.claim's own default (5 minutes) would hand it over at 10:05
+    assert dialled(ny(24, 10, 14), (world.ana.id,)) == []
+    assert dialled(ny(24, 10, 15), (world.ana.id,)) == [callback.id]
+    # a campaign's own policy wins over the file
+    world.campaign.callback_policy = {"ladder_handoff_after_s": 120}
+    other = callbacks_service.schedule(session, CFG, record_id=world.other.id, actor="admin",
+                                       now=ny(23, 10), start_at=ny(24, 11), end_at=ny(24, 12),
+                                       owner="bob")
+    assert dialled(ny(24, 11, 1), (world.ana.id,)) == []
+    assert dialled(ny(24, 11, 2), (world.ana.id,)) == [other.id]
+    assert dialled(ny(24, 11, 2), (world.bob.id,)) == []  # both are in progress now
+
+
+@pytest.mark.req("E17")
+def test_a_callback_whose_number_is_now_on_dnc_is_cancelled_at_dial_time(session) -> None:
+    from campaigns.enums import CallbackStatus
+    from campaigns.store import dnc as dnc_store
+    from dialer import callbacks_service
+    from tests.callbacks.conftest import CFG, make_world, ny
+
+    world = make_world(session)
+    _fresh_registry(session, ny(24, 10))
+    kept = callbacks_service.schedule(session, CFG, record_id=world.record.id, actor="admin",
+                                      now=ny(23, 10), start_at=ny(24, 10), end_at=ny(24, 12),
+                                      number="+12125550199")
+    alone = callbacks_service.schedule(session, CFG, record_id=world.other.id, actor="admin",
+                                       now=ny(23, 10), start_at=ny(24, 10), end_at=ny(24, 12))
+    dnc_store.add(session, ["+12125550199", "+12125550177"], campaign_id=None, source="manual",
+                  now=ny(24, 9))
+    session.flush()
+
+    assert _db_hopper(world, CFG)._claim(session, 5, ny(24, 10, 1), ()) == []
+
+    for callback in (kept, alone):
+        session.refresh(callback)
+        assert (callback.status, callback.cancel_reason) == (CallbackStatus.CANCELLED, "dnc")
+        event = callbacks_service.show(session, callback)["history"][-1]
+        assert (event["action"], event["actor"], event["why"]) == ("cancelled", "engine", "dnc")
+        assert not [m for m in session.scalars(select(models.OutboxMessage).where(
+            models.OutboxMessage.callback_id == callback.id))
+            if "cancel" in m.event]  # nobody tells a DNC customer anything
+    session.refresh(world.record)
+    session.refresh(world.other)
+    # the first customer still has a number we may call; the second has none left
+    assert world.record.status is RecordStatus.CALLBACK
+    assert world.other.status is RecordStatus.DNC
+    assert world.record.claimed_by is None and world.other.claimed_by is None

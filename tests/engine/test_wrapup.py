@@ -39,3 +39,99 @@ def test_submit_disposition_applies_the_agents_code_once(db_url: str) -> None:
     with pytest.raises(wrapup.AlreadyDisposed):
         wrapup.submit_disposition(factory, attempt_id, "not_interested")
     engine.dispose()
+
+
+def _world_with_answered_call(factory):
+    """The callbacks tests' New York campaign (default rules), one call answered by bob."""
+    from campaigns import dispositions
+    from campaigns.store import rules as rule_store
+    from tests.callbacks.conftest import NOW, make_world
+
+    with db.unit_of_work(factory) as session:
+        world = make_world(session)
+        rule_store.replace(session, world.campaign,
+                           dispositions.parse_rules(dispositions.default_rules_text()))
+        phone = world.record.phones[0]
+        attempt = outcomes.open_attempt(session, campaign_id=world.campaign.id,
+                                        record_id=world.record.id, phone_number_id=phone.id,
+                                        number_e164=phone.e164, caller_id="", started_at=NOW)
+        outcomes.close_attempt(session, attempt, outcome=CallOutcome.ANSWERED, ended_at=NOW,
+                               answered_at=NOW, connected_at=NOW, agent_id=world.bob.id)
+        return attempt.id, world.record.id
+
+
+@pytest.mark.req("E1")
+def test_a_wrap_up_callback_goes_through_the_callbacks_workflow(db_url: str) -> None:
+    from dialer import callbacks_service
+    from tests.callbacks.conftest import NOW, ny
+
+    engine = db.make_engine(db_url)
+    factory = db.make_sessionmaker(engine)
+    attempt_id, record_id = _world_with_answered_call(factory)
+
+    applied = wrapup.submit_disposition(
+        factory, attempt_id, "callback", now=NOW, note="wants the evening",
+        callback={"start_at": ny(24, 20), "end_at": ny(24, 23), "tz": "America/New_York",
+                  "number": "+1 212 555 0199", "note": "after dinner", "owner": "bob"})
+
+    assert applied.record_status is RecordStatus.CALLBACK
+    with factory() as session:
+        callback = session.get(models.Callback, applied.callback_id)
+        shown = callbacks_service.show(session, callback)
+        assert (shown["number"], shown["owner"], shown["notes"], shown["tz"]) == (
+            "+12125550199", "bob", "after dinner", "America/New_York")
+        # 21:00 is the end of legal hours in New York: clipped, and it says so
+        assert (callback.window_start_at, callback.window_end_at) == (ny(24, 20), ny(24, 21))
+        assert (shown["is_clipped"], shown["earliest_legal_at"]) == (True, "2026-11-25T01:00:00Z")
+        assert [(h["action"], h["actor"]) for h in shown["history"]] == [("scheduled", "bob")]
+        events = {m.event for m in session.scalars(select(models.OutboxMessage).where(
+            models.OutboxMessage.callback_id == callback.id))}
+        assert "callback_scheduled" in events  # the customer's confirmation waits in the outbox
+        assert session.get(models.Attempt, attempt_id).notes == "wants the evening"
+        assert session.get(models.Record, record_id).next_attempt_at == ny(24, 20)
+    engine.dispose()
+
+
+@pytest.mark.req("E2")
+def test_a_wrap_up_callback_with_no_legal_minute_is_refused_and_nothing_is_stored(
+        db_url: str) -> None:
+    from campaigns import calling_hours
+    from tests.callbacks.conftest import NOW, ny
+
+    engine = db.make_engine(db_url)
+    factory = db.make_sessionmaker(engine)
+    attempt_id, record_id = _world_with_answered_call(factory)
+
+    with pytest.raises(calling_hours.NoLegalMinute) as refused:
+        wrapup.submit_disposition(factory, attempt_id, "callback", now=NOW,
+                                  callback={"start_at": ny(24, 22), "end_at": ny(24, 23)})
+
+    assert refused.value.error_id == "no-legal-minute"
+    with factory() as session:
+        assert session.get(models.Attempt, attempt_id).disposition is None
+        assert session.scalars(select(models.Callback)).all() == []
+        assert session.get(models.Record, record_id).status is RecordStatus.NEW
+    engine.dispose()
+
+
+@pytest.mark.req("E1")
+def test_a_callback_code_without_a_chosen_window_gets_the_default_one_legally(
+        sqlite_url: str) -> None:
+    from dialer import callbacks_service
+    from tests.callbacks.conftest import ny
+
+    engine = db.make_engine(sqlite_url)
+    factory = db.make_sessionmaker(engine)
+    attempt_id, _ = _world_with_answered_call(factory)
+    late = ny(23, 20, 30)  # the default window (an hour later) would open after 21:00
+
+    applied = wrapup.submit_disposition(factory, attempt_id, "callback", now=late)
+
+    with factory() as session:
+        callback = session.get(models.Callback, applied.callback_id)
+        shown = callbacks_service.show(session, callback)
+        # moved to the first legal time (08:00 next morning), in the customer's zone
+        assert (callback.window_start_at, callback.window_end_at) == (ny(24, 8), ny(24, 10))
+        assert (shown["tz"], shown["number"]) == ("America/New_York", "+12125550100")
+        assert [h["action"] for h in shown["history"]] == ["scheduled"]
+    engine.dispose()
