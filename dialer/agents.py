@@ -193,8 +193,15 @@ class AgentBoard:
         return self._move(agent_id, S.RESERVED, now, call_id=call_id)
 
     def release(self, agent_id: int, now: dt.datetime) -> AgentStatus:
-        """A reservation fell through (the call ended first): back to ready."""
-        return self._move(agent_id, S.READY, now)
+        """A reservation fell through (the call ended first): back to ready, then to the
+        pending pause or logout asked meanwhile, if any."""
+        pending = self.get(agent_id).pending
+        status = self._move(agent_id, S.READY, now)
+        if pending == "logout":
+            return self._move(agent_id, S.LOGGED_OUT, now)
+        if pending:
+            return self._move(agent_id, S.NOT_READY, now, reason=pending)
+        return status
 
     def connect(self, agent_id: int, now: dt.datetime) -> AgentStatus:
         return self._move(agent_id, S.ON_CALL, now)
@@ -259,6 +266,12 @@ class AgentBoard:
             if campaign_id is None or not status.campaign_ids or campaign_id in status.campaign_ids:
                 return status
         return None
+
+    def ready_in_order(self, campaign_id: int | None = None) -> list[AgentStatus]:
+        """Every ready agent (for ``campaign_id`` when given), longest idle first."""
+        statuses = (self._agents[agent_id] for agent_id in self._ready)
+        return [s for s in statuses
+                if campaign_id is None or not s.campaign_ids or campaign_id in s.campaign_ids]
 
     def count(self, state: AgentState) -> int:
         if state is S.READY:

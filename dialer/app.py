@@ -11,10 +11,14 @@ Only this module wires concrete classes together.  :class:`Engine` is what
   again -> a fresh orchestrator starts;
 - each campaign's orchestrator (:mod:`dialer.orchestrator`, the same one the
   benchmark runs: D14) gets a :class:`~dialer.db_hopper.DbHopper`, a line of
-  the shared :class:`~dialer.recording.RecordingBackend`, and, with
-  ``sim_agents``, a simulated workforce and desk;
+  the shared :class:`~dialer.recording.RecordingBackend`, and a desk: the
+  people's :class:`~dialer.agent_desk.AgentDesk` (``engine.desk``, what the web
+  application calls) and, with ``sim_agents``, a simulated workforce and desk;
+- preview campaigns offer each ready agent a claimed record and dial it when
+  the agent says so (D3);
 - the :class:`~dialer.timers.DueTimer` releases due retries and callbacks (and
-  hands missed callbacks to the callbacks workflow's ladder);
+  hands missed callbacks to the callbacks workflow's ladder); every
+  ``CALLBACK_SWEEP`` it also runs the callbacks workflow's sweep;
 - :meth:`Engine.request_stop` (SIGTERM, SIGINT) stops dialing, lets live calls
   finish for ``shutdown_grace_s``, then closes the backend, which ends the rest.
 
@@ -40,7 +44,9 @@ from campaigns import calling_rules, models
 from campaigns.enums import CampaignStatus, DialingMode
 from campaigns.store import retry_queue
 from dialer import (
+    agent_desk,
     agents,
+    callbacks_engine,
     db_hopper,
     db_thread,
     engine_queries,
@@ -56,6 +62,9 @@ from telephony import base
 from telephony import clock as clockmod
 
 logger = logging.getLogger(__name__)
+
+#: how often the callbacks workflow's sweep runs (missed windows, due ladder steps).
+CALLBACK_SWEEP = dt.timedelta(seconds=60)
 
 
 def default_engine_id() -> str:
@@ -121,6 +130,9 @@ class Engine:
         self._idle_done: set[int] = set()
         self._refused: set[int] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: the agent desk (people's API), from start to stop.
+        self.desk: agent_desk.AgentDesk | None = None
+        self._swept_at: dt.datetime | None = None
 
     def request_stop(self) -> None:
         """Stop cleanly (safe from a signal handler on the loop)."""
@@ -170,6 +182,7 @@ class Engine:
                                                    on_retry=self._poke,
                                                    callbacks_cfg=self._callbacks_cfg())
         await self.recorder.start()
+        self.desk = agent_desk.AgentDesk(self)
         await self.timer.start()
 
     def _make_backend(self) -> base.Backend:
@@ -196,6 +209,8 @@ class Engine:
             await asyncio.gather(*running, return_exceptions=True)
         if self.timer is not None:
             await self.timer.stop()
+        if self.desk is not None:
+            await self.desk.close()
         await self.database.drain()
         await self.database.stop()
 
@@ -295,6 +310,19 @@ class Engine:
             retry_queue.release_due(session, now, rules=self.rules, on_missed=on_missed)
 
         self._blocking(release)()
+        if self._swept_at is None or now - self._swept_at >= CALLBACK_SWEEP:
+            self._swept_at = now
+            self._sweep(now, cfg)
+
+    def _sweep(self, now: dt.datetime, cfg: Any) -> None:
+        """The callbacks workflow's periodic sweep, in its own unit of work."""
+        try:
+            counts = self._blocking(lambda s: callbacks_engine.sweep(s, cfg, now))()
+        except Exception:  # the timer's pass goes on; logged with context
+            logger.exception("callbacks sweep failed at %s", now.isoformat())
+            return
+        if any(counts.values()):
+            logger.info("callbacks sweep: %s", counts)
 
     def _poke(self, at: dt.datetime) -> None:
         if self.timer is not None:
@@ -338,6 +366,11 @@ class CampaignRunner:
         self._history_saved = 0
         self._is_stopping = False
 
+    @property
+    def is_stopping(self) -> bool:
+        """Stopped or paused: no new call, no new agent."""
+        return self._is_stopping
+
     def stop(self, *, logout: bool) -> None:
         """Place no new call (paused); with ``logout`` also end the agents' sessions (stopped)."""
         if self.orchestrator is None:
@@ -360,6 +393,9 @@ class CampaignRunner:
         orch = self.orchestrator = self._orchestrator(line, abandon_media, history)
         self.report.runs += 1
         self._staff(orch)
+        desk = engine.desk
+        assert desk is not None
+        desk.campaign_started(campaign.id, orch)
         running = asyncio.create_task(orch.run(), name=f"orchestrator-{campaign.id}")
         is_idle = False
         try:
@@ -377,6 +413,7 @@ class CampaignRunner:
                 await asyncio.gather(running, return_exceptions=True)
             if self.workforce is not None:
                 self.workforce.stop()
+            await desk.campaign_ended(campaign.id, orch)
             await self._save_history()
             await line.close()
             self._count(orch)
@@ -403,11 +440,8 @@ class CampaignRunner:
     def _orchestrator(self, line: recording.CampaignLine, abandon_media: str,
                       history_30d: tuple[int, int] = (0, 0)) -> orchestrator.Orchestrator:
         engine, campaign = self.engine, self.campaign
+        assert engine.desk is not None and engine.recorder is not None
         mode = campaign.mode
-        if mode is DialingMode.PREVIEW:  # preview needs the agent desktop: dial one per agent
-            logger.warning("preview campaign %s runs progressive until the desktop exists",
-                           campaign.name, extra={"campaign_id": campaign.id})
-            mode = DialingMode.PROGRESSIVE
         params = pacing.PacingParams(mode=mode, abandon_cap=campaign.abandon_cap,
                                      amd_fp_estimate=campaign.amd_fp)
         settings = orchestrator.OrchestratorSettings(
@@ -419,13 +453,15 @@ class CampaignRunner:
             engine.database, campaign.id, engine_id=engine.options.engine_id,
             now=engine.clock.now, rules=engine.rules, lease=engine.options.lease,
             owner_ids=lambda: [s.agent_id for s in board if s.state is agents.AgentState.READY],
-            on_dialled=engine.recorder.note_dialled)
-        desk = None
-        if campaign.sim_agent_ids:
-            desk = self._simulated_desk()
-        return orchestrator.Orchestrator(engine.clock, line, hopper, pacing_params=params,
-                                         settings=settings, board=board, desk=desk,
-                                         history_30d=history_30d)
+            # preview: the recorder hears of an offer's attempt when the agent dials it
+            on_dialled=(engine.desk.note_claimed if mode is DialingMode.PREVIEW
+                        else engine.recorder.note_dialled))
+        sim_desk = self._simulated_desk() if campaign.sim_agent_ids else None
+        desk = engine.desk.desk_for(campaign.id, sim_desk, campaign.sim_agent_ids)
+        desk.orchestrator = orchestrator.Orchestrator(
+            engine.clock, line, hopper, pacing_params=params, settings=settings, board=board,
+            desk=desk, history_30d=history_30d)
+        return desk.orchestrator
 
     def _simulated_desk(self) -> wrapup.SimulatedDesk:
         from telephony import sim

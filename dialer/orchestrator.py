@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from campaigns.enums import DialingMode
 from dialer import agents, estimators, pacing
+from dialer import errors as dialer_errors
 from dialer.agents import AgentState
 from telephony import base
 from telephony import clock as clockmod
@@ -49,11 +52,49 @@ class Hopper(Protocol):
 
 
 class AgentDesk(Protocol):
-    """The people: told when an agent starts wrap-up or goes not ready."""
+    """The people: told when an agent starts wrap-up or goes not ready.
+
+    A desk may also have ``on_wrap_end(agent_id, call_id, is_limit)``,
+    ``on_preview(offer)`` and ``on_preview_released(offer, reason)`` (preview
+    mode: the claimed record went back without a call); they are called when present.
+    """
 
     def on_wrap_up(self, agent_id: int, call_id: str) -> None: ...
 
     def on_not_ready(self, agent_id: int, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class PreviewOffer:
+    """Preview mode: a claimed record shown to one ready agent, dialled only when they say so."""
+
+    agent_id: int
+    target: DialTarget
+    offered_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class WrapInfo:
+    """An agent's wrap-up: the call it follows and when the limit ends it."""
+
+    call_id: str
+    target: DialTarget | None
+    started_at: dt.datetime
+    deadline_at: dt.datetime
+
+
+class CampaignStopped(dialer_errors.DialerError):
+    """The campaign's run ended before the command was handled."""
+
+    error_id = "campaign-not-running"
+    is_input_error = True
+
+
+class PreviewRefused(dialer_errors.DialerError, LookupError):
+    """There is no such preview offer for this agent."""
+
+    error_id = "no-such-preview"
+    is_input_error = True
 
 
 @dataclass(frozen=True)
@@ -99,6 +140,11 @@ class _Call:
     agent_id: int | None = None
     connected_s: float = 0.0
     deadline: clockmod.Timer | None = None
+    target: DialTarget | None = None
+    #: when the current state began (aware UTC).
+    since: dt.datetime | None = None
+    #: preview: the agent who dialled it (reserved while it rings).
+    is_preview: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,6 +168,11 @@ class _Command:
     name: str
     agent_id: int
     reason: str = ""
+    record_id: int | None = None
+    #: login: the agent's phone (empty: ``settings.agent_address``).
+    address: str = ""
+    #: resolved with the agent's status once handled (or the refusal), when someone waits.
+    done: asyncio.Future[Any] | None = field(default=None, compare=False)
 
 
 class Inbox:
@@ -176,6 +227,12 @@ class Orchestrator:
         self._tick: clockmod.Timer | None = None
         self._is_dialing = True
         self._is_hopper_empty = False
+        #: preview offers by agent; wrap-ups by agent.
+        self.offers: dict[int, PreviewOffer] = {}
+        self.wraps: dict[int, WrapInfo] = {}
+        #: called with (kind, data) on agent changes and call changes (the live views).
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._emitted = 0
 
     # -- the console (agents, supervisors, the simulated workforce) ---------------------------
 
@@ -200,10 +257,32 @@ class Orchestrator:
     def force_logout(self, agent_id: int) -> None:
         self._inbox.put_nowait(_Command("logout", agent_id))
 
+    def ask(self, name: str, agent_id: int, *, reason: str = "", record_id: int | None = None,
+            address: str = "") -> asyncio.Future[Any]:
+        """Queue a console command; the future resolves with the agent's status once handled
+        (``login``, ``logout``, ``pause``, ``resume``, ``finish_wrap``, ``preview_dial``,
+        ``preview_skip``), or with the refusal (an invalid transition, a telephony error)."""
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait(_Command(name, agent_id, reason, record_id, address, done))
+        return done
+
     def stop_dialing(self) -> None:
         """Place no new call; live calls finish."""
         self._is_dialing = False
         self._inbox.put_nowait(_Tick())
+
+    def live_calls(self) -> list[dict[str, Any]]:
+        """Calls not yet ended: ringing (or, preview, ringing for their agent), waiting, connected."""
+        out = []
+        for call in self._calls.values():
+            if call.state == "done":
+                continue
+            target = call.target or DialTarget("")
+            out.append({"call_id": call.handle.call_id, "campaign_id": self.settings.campaign_id,
+                        "state": call.state, "agent_id": call.agent_id, "since": call.since,
+                        "number": target.number, "record_id": target.record_id,
+                        "attempt_id": target.attempt_id})
+        return out
 
     # -- running -----------------------------------------------------------------------------
 
@@ -218,15 +297,23 @@ class Orchestrator:
         finally:
             if self._tick is not None:
                 self._tick.cancel()
+            self._refuse_left_commands()
             pump.cancel()
             await asyncio.gather(pump, return_exceptions=True)
+
+    def _refuse_left_commands(self) -> None:
+        while not self._inbox.empty():
+            done = getattr(self._inbox._items.popleft(), "done", None)
+            if done is not None and not done.done():
+                done.set_exception(CampaignStopped())
 
     async def run_until_idle(self) -> None:
         """Run until there is nothing left to do now (tests, burst runs)."""
         await self.run(until_idle=True)
 
     def _is_done(self, until_idle: bool) -> bool:
-        if not self._inbox.empty() or self._calls or any(s.state in agents.BUSY_STATES for s in self.board):
+        if not self._inbox.empty() or self._calls or self.offers \
+                or any(s.state in agents.BUSY_STATES for s in self.board):
             return False
         if not self._is_dialing:
             return True
@@ -237,6 +324,7 @@ class Orchestrator:
             self._inbox.put_nowait(event)
 
     async def _dispatch(self, item: Any) -> None:
+        done = getattr(item, "done", None)
         try:
             if isinstance(item, base.CallEvent):
                 await self._on_event(item)
@@ -248,10 +336,30 @@ class Orchestrator:
                 await self._on_wrap_limit(item)
             else:
                 await getattr(self, f"_cmd_{item.name}")(item)
+                if done is not None and not done.done():
+                    done.set_result(self.board.get(item.agent_id))
         except (telephony_errors.TelephonyError, agents.InvalidTransition,
-                agents.UnknownAgent) as exc:
-            logger.warning("orchestrator: %s while handling %r", exc, item,
-                           extra={"campaign_id": self.settings.campaign_id})
+                agents.UnknownAgent, PreviewRefused) as exc:
+            if done is not None and not done.done():
+                done.set_exception(exc)
+            else:
+                logger.warning("orchestrator: %s while handling %r", exc, item,
+                               extra={"campaign_id": self.settings.campaign_id})
+        finally:
+            if self.listeners:
+                self._emit_agent_changes()
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        if self.listeners:
+            data["campaign_id"] = self.settings.campaign_id
+            for listener in self.listeners:
+                listener(kind, data)
+
+    def _emit_agent_changes(self) -> None:
+        fresh, self._emitted = self.board.history[self._emitted:], len(self.board.history)
+        for change in fresh:
+            self._emit("agent", agent_id=change.agent_id, state=change.state.value,
+                       reason=change.reason, at=change.at, call_id=change.call_id)
 
     # -- pacing and dialing ------------------------------------------------------------------
 
@@ -261,8 +369,13 @@ class Orchestrator:
 
     async def _on_tick(self) -> None:
         if not self._is_dialing:
+            for agent_id in list(self.offers):
+                self._release_offer(agent_id, "stopped")
             return
         self._arm_tick()
+        if self.params.mode is DialingMode.PREVIEW:
+            await self._offer_previews()
+            return
         count = self._decide()
         if count:
             await self._dial(count)
@@ -312,7 +425,7 @@ class Orchestrator:
             await self._originate(target)
         self.metrics.peak_lines = max(self.metrics.peak_lines, len(self._calls))
 
-    async def _originate(self, target: DialTarget) -> None:
+    async def _originate(self, target: DialTarget) -> base.CallHandle | None:
         s = self.settings
         request = base.CallRequest(target.number, caller_id=s.caller_id,
                                    ring_timeout_s=s.ring_timeout_s, campaign_id=s.campaign_id,
@@ -322,10 +435,13 @@ class Orchestrator:
         except telephony_errors.TelephonyError as exc:
             self.metrics.not_placed += 1
             logger.warning("call not placed: %s", exc, extra={"campaign_id": s.campaign_id})
-            return
+            return None
         self.metrics.dials += 1
-        self._calls[handle.call_id] = _Call(handle, self.clock.monotonic())
+        self._calls[handle.call_id] = _Call(handle, self.clock.monotonic(), target=target,
+                                            since=self.clock.now())
         self._ringing[handle.call_id] = self.clock.monotonic()
+        self._emit("call", call_id=handle.call_id, state="ringing", agent_id=None)
+        return handle
 
     # -- call events -------------------------------------------------------------------------
 
@@ -348,7 +464,11 @@ class Orchestrator:
     async def _on_answered(self, call: _Call, event: base.CallEvent) -> None:
         self._resolve(call, True)
         self.metrics.answered += 1
-        call.state, call.answered_at = "waiting", event.at
+        if call.is_preview and call.agent_id is not None:  # the agent who dialled waits for it
+            await self._bridge_reserved(call, call.agent_id)
+            return
+        call.state, call.answered_at, call.since = "waiting", event.at, self.clock.now()
+        self._emit("call", call_id=call.handle.call_id, state="waiting", agent_id=None)
         remaining = self.settings.connect_deadline_s - (self.clock.now() - event.at).total_seconds()
         agent = self.board.longest_idle(self.settings.campaign_id)
         if remaining <= 0:  # AMD took the whole allowance
@@ -374,11 +494,17 @@ class Orchestrator:
         self._resolve(call, False)
         del self._calls[call.handle.call_id]
         self.metrics.outcomes[event.outcome.value if event.outcome else "unknown"] += 1
+        self._emit("call", call_id=call.handle.call_id, state="ended", agent_id=call.agent_id,
+                   outcome=event.outcome.value if event.outcome else None)
         if call.state == "waiting":
             self._abandon_waiting(call)
         elif call.state == "connected" and call.agent_id is not None:
             self.estimator.record_talk(self.clock.monotonic() - call.connected_s)
-            self._start_wrap(call.agent_id, call.handle.call_id)
+            self._start_wrap(call.agent_id, call.handle.call_id, call.target)
+        elif call.is_preview and call.agent_id is not None:  # not reached: the agent is free
+            status = self.board.get(call.agent_id)
+            if status.state is AgentState.RESERVED and status.call_id == call.handle.call_id:
+                await self._after_change(self.board.release(call.agent_id, self.clock.now()))
 
     async def _on_deadline(self, call_id: str) -> None:
         call = self._waiting.get(call_id)
@@ -403,8 +529,11 @@ class Orchestrator:
         self._waiting.pop(call.handle.call_id, None)
         if call.deadline is not None:
             call.deadline.cancel()
-        now = self.clock.now()
-        self.board.reserve(agent_id, call.handle.call_id, now)
+        self.board.reserve(agent_id, call.handle.call_id, self.clock.now())
+        await self._bridge_reserved(call, agent_id)
+
+    async def _bridge_reserved(self, call: _Call, agent_id: int) -> None:
+        """Bridge the call to its reserved agent (back to ready if the bridge fails)."""
         try:
             await self.backend.bridge(call.handle, self._legs[agent_id])
         except telephony_errors.TelephonyError:
@@ -412,8 +541,10 @@ class Orchestrator:
             raise
         self.board.connect(agent_id, self.clock.now())
         call.state, call.agent_id, call.connected_s = "connected", agent_id, self.clock.monotonic()
+        call.since = self.clock.now()
         self.metrics.connected += 1
         self.controller.record_live(False)
+        self._emit("call", call_id=call.handle.call_id, state="connected", agent_id=agent_id)
 
     async def _offer_waiting(self, agent_id: int) -> None:
         """A ready agent takes the oldest waiting call, if any."""
@@ -421,10 +552,13 @@ class Orchestrator:
             call = next(iter(self._waiting.values()))
             await self._connect(call, agent_id)
 
-    def _start_wrap(self, agent_id: int, call_id: str) -> None:
-        self.board.start_wrap(agent_id, self.clock.now())
+    def _start_wrap(self, agent_id: int, call_id: str, target: DialTarget | None = None) -> None:
+        now = self.clock.now()
+        self.board.start_wrap(agent_id, now)
+        limit_s = self.board.wrap.limit_s
         self._wrap_limits[agent_id] = self.clock.call_later(
-            self.board.wrap.limit_s, self._inbox.put_nowait, _WrapLimit(agent_id, call_id))
+            limit_s, self._inbox.put_nowait, _WrapLimit(agent_id, call_id))
+        self.wraps[agent_id] = WrapInfo(call_id, target, now, now + dt.timedelta(seconds=limit_s))
         if self.desk is not None:
             self.desk.on_wrap_up(agent_id, call_id)
 
@@ -433,12 +567,19 @@ class Orchestrator:
         if limit is not None:
             limit.cancel()
         wrap_s = self.board.get(agent_id).elapsed_s(self.clock.now())
+        call_id = self.board.get(agent_id).call_id
         status = self.board.finish_wrap(agent_id, self.clock.now(), is_limit=is_limit)
+        self.wraps.pop(agent_id, None)
         self.estimator.record_wrap(wrap_s)
+        on_wrap_end = getattr(self.desk, "on_wrap_end", None)
+        if on_wrap_end is not None and call_id is not None:
+            on_wrap_end(agent_id, call_id, is_limit)
         await self._after_change(status)
 
     async def _after_change(self, status: agents.AgentStatus) -> None:
         """Follow-ups of an agent's new state: a waiting call, the desk, the leg."""
+        if status.state is not AgentState.READY and status.agent_id in self.offers:
+            self._release_offer(status.agent_id, f"agent_{status.state.value}")
         if status.state is AgentState.READY:
             await self._offer_waiting(status.agent_id)
         elif status.state is AgentState.NOT_READY and self.desk is not None:
@@ -452,9 +593,11 @@ class Orchestrator:
             await self._end_wrap(item.agent_id, is_limit=True)
 
     async def _cmd_login(self, cmd: _Command) -> None:
-        agent = base.Agent(cmd.agent_id, self.settings.agent_address.format(agent_id=cmd.agent_id))
-        self._legs[cmd.agent_id] = await self.backend.agent_login(agent)
-        status = self.board.login(cmd.agent_id, self.clock.now(),
+        address = cmd.address or self.settings.agent_address.format(agent_id=cmd.agent_id)
+        if cmd.agent_id not in self._legs:
+            self._legs[cmd.agent_id] = await self.backend.agent_login(base.Agent(cmd.agent_id,
+                                                                                 address))
+        status = self.board.login(cmd.agent_id, self.clock.now(), is_ready=cmd.reason != "login",
                                   campaign_ids=frozenset({self.settings.campaign_id}))
         await self._after_change(status)
 
@@ -474,6 +617,55 @@ class Orchestrator:
     async def _cmd_finish_wrap(self, cmd: _Command) -> None:
         if self.board.get(cmd.agent_id).state is AgentState.WRAP_UP:
             await self._end_wrap(cmd.agent_id, is_limit=False)
+
+    # -- preview mode ------------------------------------------------------------------------
+
+    async def _offer_previews(self) -> None:
+        """Each ready agent without an offer is shown the next claimed record."""
+        idle = [s.agent_id for s in self.board.ready_in_order(self.settings.campaign_id)
+                if s.agent_id not in self.offers]
+        if not idle:
+            return
+        targets = await self.hopper.claim(len(idle))
+        self._is_hopper_empty = len(targets) < len(idle)
+        on_preview = getattr(self.desk, "on_preview", None)
+        for agent_id, target in zip(idle, targets, strict=False):
+            offer = self.offers[agent_id] = PreviewOffer(agent_id, target, self.clock.now())
+            self._emit("preview", agent_id=agent_id, record_id=target.record_id, state="offered")
+            if on_preview is not None:
+                on_preview(offer)
+
+    def _release_offer(self, agent_id: int, reason: str) -> None:
+        offer = self.offers.pop(agent_id)
+        self._emit("preview", agent_id=agent_id, record_id=offer.target.record_id,
+                   state="released", reason=reason)
+        on_released = getattr(self.desk, "on_preview_released", None)
+        if on_released is not None:
+            on_released(offer, reason)
+
+    def _take_offer(self, cmd: _Command) -> PreviewOffer:
+        offer = self.offers.get(cmd.agent_id)
+        if offer is None or (cmd.record_id is not None and offer.target.record_id != cmd.record_id):
+            raise PreviewRefused(f"agent {cmd.agent_id} has no preview of record {cmd.record_id}",
+                                 fields={"record_id": str(cmd.record_id)})
+        return offer
+
+    async def _cmd_preview_dial(self, cmd: _Command) -> None:
+        offer = self._take_offer(cmd)
+        if self.board.get(cmd.agent_id).state is not AgentState.READY:
+            raise agents.InvalidTransition(cmd.agent_id, self.board.get(cmd.agent_id).state,
+                                           AgentState.RESERVED)
+        del self.offers[cmd.agent_id]
+        handle = await self._originate(offer.target)
+        if handle is None:  # not placed: the attempt is closed as failed; the agent stays ready
+            return
+        call = self._calls[handle.call_id]
+        call.agent_id, call.is_preview = cmd.agent_id, True
+        self.board.reserve(cmd.agent_id, handle.call_id, self.clock.now())
+
+    async def _cmd_preview_skip(self, cmd: _Command) -> None:
+        self._take_offer(cmd)
+        self._release_offer(cmd.agent_id, cmd.reason or "skipped")
 
 
 class ListHopper:
