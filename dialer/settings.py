@@ -18,7 +18,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from campaigns import compliance_config
-from dialer import callbacks_config, errors, web_config
+from dialer import callbacks_config, errors, retention_config, web_config
 from dialer.notify import config as notify_config
 from telephony import config as telephony_config
 
@@ -90,6 +90,7 @@ class Settings(_Section):
     notifications: notify_config.NotificationSettings = notify_config.NotificationSettings()
     callbacks: callbacks_config.CallbacksSettings = callbacks_config.CallbacksSettings()
     web: web_config.WebSettings = web_config.WebSettings()
+    retention: retention_config.RetentionSettings = retention_config.RetentionSettings()
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
