@@ -582,3 +582,25 @@ class ImportJob(Base):
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
+
+
+class ErasureSuppression(Base):
+    """A number erased on a person's request, kept only as a keyed hash so the list
+    loader never imports it again by accident (``dialer privacy erase``)."""
+
+    __tablename__ = "erasure_suppression"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: hex HMAC-SHA256 of the E.164 number under the database's privacy key.
+    number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    erased_at: Mapped[dt.datetime]
+
+
+class PrivacyKey(Base):
+    """The database's random key of the suppression hashes (one row, made at first use)."""
+
+    __tablename__ = "privacy_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hex: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime]
