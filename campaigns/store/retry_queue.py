@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from campaigns import calling_rules, models
@@ -57,6 +57,40 @@ class Release:
     moved_to: list[dt.datetime] = field(default_factory=list)
     #: ids of the retries released to the hopper.
     released_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NewRetry:
+    """A retry to add: the next attempt of a record (its number, or None for the first valid)."""
+
+    campaign_id: int
+    record_id: int
+    phone_number_id: int | None
+    earliest_at: dt.datetime
+    reason: str = ""
+    window_end_at: dt.datetime | None = None
+
+
+def add_retries(session: Session, retries: Sequence[NewRetry], now: dt.datetime) -> None:
+    """Add pending retries in one ``executemany`` and point each record at its retry.
+
+    The queue's add: one statement for the rows and one for the records'
+    ``status``/``next_attempt_at`` cache, whatever the batch size (flushed, not
+    committed).  A record should have one pending retry: the caller cancels
+    the old one first, as the disposition rules do.
+    """
+    if not retries:
+        return
+    record = models.Record.__table__
+    session.execute(insert(models.Retry.__table__), [
+        {"campaign_id": r.campaign_id, "record_id": r.record_id,
+         "phone_number_id": r.phone_number_id, "earliest_at": r.earliest_at,
+         "window_end_at": r.window_end_at, "tz": "", "reason": r.reason,
+         "status": RetryStatus.PENDING.value, "created_at": now} for r in retries])
+    session.execute(update(record).where(record.c.id == bindparam("b_id"))
+                    .values(status=RecordStatus.RETRY.value, next_attempt_at=bindparam("b_at"),
+                            updated_at=now),
+                    [{"b_id": r.record_id, "b_at": r.earliest_at} for r in retries])
 
 
 def next_due_at(session: Session) -> dt.datetime | None:
