@@ -393,6 +393,9 @@ class AgentDesk:
         except agents.InvalidTransition as exc:
             raise _error("invalid-agent-transition", exc.message, state=exc.current.value) \
                 from exc
+        except (orchestrator.PreviewRefused, orchestrator.CampaignStopped) as exc:
+            raise _error(exc.error_id, exc.message, isinstance(exc, LookupError),
+                         **exc.fields) from exc
 
     async def _seat_anywhere(self, person: _Person, skip: int | None = None) -> None:
         for campaign_id in person.campaign_ids:
