@@ -31,8 +31,14 @@ from sqlalchemy.orm import Session
 from campaigns import abandonment, caller_ids, calling_hours, calling_rules, models
 from campaigns.store import caller_ids as caller_id_store
 from campaigns.store import compliance, hopper, outcomes
-from dialer import callbacks_config, callbacks_engine, callbacks_slots, db_thread, engine_queries
-from dialer import orchestrator
+from dialer import (
+    callbacks_config,
+    callbacks_engine,
+    callbacks_slots,
+    db_thread,
+    engine_queries,
+    orchestrator,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ record twice; SQLite runs a single engine (its writes are serialised anyway).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session

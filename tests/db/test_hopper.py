@@ -12,7 +12,7 @@ from campaigns import db, models
 from campaigns.enums import PhoneKind, RecordStatus
 from campaigns.store import hopper
 
-NOW = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=2)
 
 
