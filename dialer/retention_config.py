@@ -12,9 +12,6 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: the kinds of data retention knows, in the order it deletes them.
-KINDS = ("attempts", "notifications", "webhook_deliveries", "reject_files", "audit")
-
 
 class RetentionSettings(BaseModel):
     """``[retention]``."""
