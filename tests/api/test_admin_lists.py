@@ -208,3 +208,24 @@ def test_list_and_import_routes_check_roles_and_membership(web_sqlite) -> None:
                  f"/api/import-jobs/{job['id']}/events", "/api/import-jobs"):
         assert error_of(agent.get(path), 403)["id"] == "forbidden"
     assert error_of(web_sqlite.anonymous().post("/api/uploads"), 401)
+
+
+@pytest.mark.req("F6")
+def test_the_lists_page_has_the_upload_mapping_and_progress_steps(web_sqlite) -> None:
+    admin = web_sqlite.client("admin")
+    described = upload(admin).json()
+    wait_for_job(admin, admin.post("/api/import-jobs", json={
+        "upload": described["upload"], "campaign": "alpha", "list_name": "shown",
+        "mapping": {"phone": "Tel 1"}}).json()["id"])
+    page = admin.get("/admin/lists")
+    assert page.status_code == 200
+    for testid in ("list-upload-form", "list-file", "list-campaign", "list-name", "list-upload",
+                   "list-mapping", "list-import", "import-progress", "import-summary",
+                   "reject-download"):
+        assert f'data-testid="{testid}"' in page.text, testid
+    assert '<option value="%d">alpha</option>' % web_sqlite.ids["alpha"] in page.text
+    assert 'data-list="shown"' in page.text and "/static/admin-lists.js" in page.text
+    assert admin.get("/static/admin-lists.js").status_code == 200
+    supervisor = web_sqlite.client("super").get("/admin/lists")
+    assert supervisor.status_code == 200 and "list-upload-form" not in supervisor.text
+    assert web_sqlite.client("agent1").get("/admin/lists").status_code == 403
