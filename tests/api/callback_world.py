@@ -99,3 +99,32 @@ def error_of(response: Any) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"id", "message", "fields"}, body
     return body["error"]
+
+
+def load_default_rules(web: Web, campaign: str = "alpha") -> None:
+    """The shipped disposition rules on ``campaign``."""
+    from campaigns import dispositions
+    from campaigns.store import rules as rule_store
+
+    with db.unit_of_work(web.factory) as session:
+        rule_store.replace(session, session.get(models.Campaign, web.ids[campaign]),
+                           dispositions.parse_rules(dispositions.default_rules_text()))
+
+
+def add_attempt(web: Web, record_id: int, *, agent: str = "agent1", disposition: str | None = None,
+                notes: str = "", minutes_ago: int = 30) -> int:
+    """An answered, ended attempt of ``record_id`` taken by ``agent``; its id."""
+    from campaigns.enums import CallOutcome
+
+    started = web.clock[0] - dt.timedelta(minutes=minutes_ago)
+    with db.unit_of_work(web.factory) as session:
+        record = session.get(models.Record, record_id)
+        attempt = models.Attempt(
+            campaign_id=record.campaign_id, record_id=record.id,
+            phone_number_id=record.phones[0].id, number_e164=record.phones[0].e164,
+            started_at=started, answered_at=started, connected_at=started,
+            ended_at=started + dt.timedelta(minutes=2), outcome=CallOutcome.ANSWERED,
+            agent_id=web.ids[agent], disposition=disposition, notes=notes)
+        session.add(attempt)
+        session.flush()
+        return attempt.id
