@@ -27,6 +27,7 @@ Errors carry an ``error_id``: ``not-logged-in``, ``not-a-member``,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -327,6 +328,8 @@ class AgentDesk:
             if status.state is agents.AgentState.LOGGED_OUT:
                 self.people.pop(person.user_id, None)
                 continue
+            with contextlib.suppress(agents.InvalidTransition):  # this campaign's session ends
+                orch.board.logout(person.user_id, self._now())
             await self._seat_anywhere(person, skip=campaign_id)
 
     async def close(self) -> None:

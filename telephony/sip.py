@@ -106,7 +106,8 @@ class PjsuaBackend:
             supports_amd=False, max_calls=settings.workers * 3)
         self.workers = [_Worker(index=i, port=settings.port + i) for i in range(settings.workers)]
         self._calls: dict[str, _Call] = {}
-        self._queue: asyncio.Queue[base.CallEvent] = asyncio.Queue()
+        #: events in order; None once closed (the stream ends).
+        self._queue: asyncio.Queue[base.CallEvent | None] = asyncio.Queue()
         self._ids = itertools.count(1)
         self._replies: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -170,6 +171,7 @@ class PjsuaBackend:
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()
+        self._queue.put_nowait(None)  # every end is in the stream: it ends here
 
     async def _stop(self, worker: _Worker) -> None:
         proc = worker.proc
@@ -222,7 +224,10 @@ class PjsuaBackend:
 
     async def events(self) -> AsyncIterator[base.CallEvent]:  # type: ignore[override]
         while True:
-            yield await self._queue.get()
+            event = await self._queue.get()
+            if event is None:
+                return
+            yield event
 
     async def bridge(self, handle: base.CallHandle, agent_leg: base.AgentLeg) -> None:
         """Mix an answered customer with an agent leg: in one worker, or via a loopback leg.
