@@ -135,3 +135,44 @@ def test_a_callback_code_without_a_chosen_window_gets_the_default_one_legally(
         assert (shown["tz"], shown["number"]) == ("America/New_York", "+12125550100")
         assert [h["action"] for h in shown["history"]] == ["scheduled"]
     engine.dispose()
+
+
+@pytest.mark.req("E9")
+@pytest.mark.req("E1")
+def test_an_agents_wrap_up_of_a_callback_call_completes_it_and_may_book_the_next(
+        db_url: str) -> None:
+    from campaigns.enums import CallbackStatus
+    from campaigns.store import hopper
+    from dialer import callbacks_service
+    from tests.callbacks.conftest import NOW, ny
+
+    engine = db.make_engine(db_url)
+    factory = db.make_sessionmaker(engine)
+    attempt_id, record_id = _world_with_answered_call(factory)
+    wrapup.submit_disposition(factory, attempt_id, "callback", now=NOW,
+                              callback={"start_at": ny(24, 10), "end_at": ny(24, 12)})
+    with db.unit_of_work(factory) as session:
+        [work] = hopper.claim(session, session.get(models.Record, record_id).campaign_id,
+                              engine_id="e1", now=ny(24, 10, 1), lease=dt.timedelta(minutes=5),
+                              limit=1)
+        assert work.kind == "callback"
+        attempt = outcomes.open_attempt(session, campaign_id=work.campaign_id,
+                                        record_id=record_id, phone_number_id=None,
+                                        number_e164=work.number_e164, caller_id="",
+                                        started_at=ny(24, 10, 1))
+        outcomes.close_attempt(session, attempt, outcome=CallOutcome.ANSWERED,
+                               ended_at=ny(24, 10, 6), connected_at=ny(24, 10, 1))
+        second_id, first_callback = attempt.id, work.callback_id
+
+    applied = wrapup.submit_disposition(
+        factory, second_id, "callback", now=ny(24, 10, 6), actor="bob",
+        callback={"start_at": ny(25, 9), "end_at": ny(25, 10), "note": "needs his wife"})
+
+    with factory() as session:
+        done = session.get(models.Callback, first_callback)
+        assert (done.status, done.outcome) == (CallbackStatus.COMPLETED, "callback")
+        booked = session.get(models.Callback, applied.callback_id)
+        assert (booked.status, booked.window_start_at) == (CallbackStatus.SCHEDULED, ny(25, 9))
+        history = callbacks_service.show(session, booked)["history"]
+        assert [(h["action"], h["actor"]) for h in history] == [("scheduled", "bob")]
+    engine.dispose()
