@@ -100,7 +100,7 @@
     });
     Object.keys(nd.records).forEach(function (reason) {
       list.appendChild(el("li", {"data-testid": "not-dialing-reason", "data-reason": reason},
-        reason.replace(/_/g, " ") + ": " + nd.records[reason] + " records"));
+        reason.replace(/_/g, " ") + ": " + nd.records[reason] + (nd.records[reason] === 1 ? " record" : " records")));
     });
     if (!list.children.length) { list.appendChild(el("li", {"class": "muted"}, "Nothing blocks dialing.")); }
   }

@@ -24,9 +24,9 @@
     var data = JSON.parse(node.textContent), days = [], sets = [];
     data.campaigns.forEach(function (c, i) {
       if (!days.length) { days = c.daily.map(function (d) { return d.day; }); }
-      sets.push({label: c.name + " dials", data: c.daily.map(function (d) { return d.dials; }), backgroundColor: COLOURS[i % COLOURS.length]});
-      sets.push({label: c.name + " contacts", data: c.daily.map(function (d) { return d.contacts; }), backgroundColor: COLOURS[(i + 1) % COLOURS.length]});
-      sets.push({label: c.name + " abandons", data: c.daily.map(function (d) { return d.abandoned; }), backgroundColor: COLOURS[(i + 2) % COLOURS.length]});
+      sets.push({label: c.name + " dials", data: c.daily.map(function (d) { return d.dials; }), backgroundColor: COLOURS[(3 * i) % COLOURS.length]});
+      sets.push({label: c.name + " contacts", data: c.daily.map(function (d) { return d.contacts; }), backgroundColor: COLOURS[(3 * i + 1) % COLOURS.length]});
+      sets.push({label: c.name + " abandons", data: c.daily.map(function (d) { return d.abandoned; }), backgroundColor: COLOURS[(3 * i + 2) % COLOURS.length]});
     });
     bar(document.getElementById("campaign-chart"), days, sets, false);
     var names = data.agents.map(function (a) { return a.name; });
