@@ -34,6 +34,8 @@ from dialer import logs
 OPEN_CALLBACKS = (CallbackStatus.SCHEDULED, CallbackStatus.DUE, CallbackStatus.REOPENED)
 #: diagnosis categories of records the law lets us dial now (the campaign may still not).
 DIALABLE = ("dialable", "paused", "no_ready_agent")
+#: live call states counted apart (``waiting``: answered, no agent free yet).
+CALL_STATES = ("ringing", "waiting", "connected")
 #: attempts older than this without an end are not live calls (left by a crash).
 STALE_CALL = dt.timedelta(hours=2)
 #: campaign-level reasons of "why is it not dialing", in the order shown.
@@ -73,8 +75,8 @@ def snapshot(session: Session, *, now: dt.datetime, campaign_ids: Iterable[int] 
         "at": _iso(now), "source": source, "tz": tz,
         "campaigns": [{"id": c.id, "name": c.name, "status": c.status.value} for c in campaigns],
         "agents": agents,
-        "calls": {"ringing": sum(c["state"] == "ringing" for c in calls),
-                  "connected": sum(c["state"] == "connected" for c in calls), "live": calls},
+        "calls": {**{state: sum(c["state"] == state for c in calls) for state in CALL_STATES},
+                  "live": calls},
         "hopper_depth": sum(d["blocked"].get(k, 0) for d in diagnosis.values() for k in DIALABLE),
         "hourly": hourly, "dials_today": sum(h["dials"] for h in hourly),
         "abandon": abandon,

@@ -114,7 +114,7 @@ def test_a_campaign_snapshot_from_the_database(web) -> None:
     assert [c["name"] for c in shown["campaigns"]] == ["alpha"]
     [agent] = shown["agents"]
     assert (agent["name"], agent["state"], agent["seconds_in_state"]) == ("agent1", "ready", 90.0)
-    assert shown["calls"] == {"ringing": 0, "connected": 0, "live": []}
+    assert shown["calls"] == {"ringing": 0, "waiting": 0, "connected": 0, "live": []}
     assert shown["dials_today"] == 3
     hours = {h["hour"]: h for h in shown["hourly"]}
     assert (hours[13]["dials"], hours[13]["answers"]) == (1, 1)
@@ -181,7 +181,9 @@ def desk_for(web: Any) -> FakeDesk:
         [{"call_id": "c-1", "campaign_id": web.ids["alpha"], "state": "connected",
           "agent": web.ids["agent1"], "since": since, "number": "***0101"},
          {"call_id": "c-2", "campaign_id": web.ids["alpha"], "state": "ringing", "agent": None,
-          "since": since, "number": "***0102"}])
+          "since": since, "number": "***0102"},
+         {"call_id": "c-3", "campaign_id": web.ids["alpha"], "state": "waiting", "user_id": None,
+          "since": since, "number": "***0103"}])
 
 
 @pytest.mark.req("F8")
@@ -192,7 +194,8 @@ def test_agents_and_calls_come_from_the_engine_desk_when_it_runs(web) -> None:
     [agent] = shown["agents"]
     assert (agent["state"], agent["call_id"], agent["seconds_in_state"]) == ("on_call", "c-1",
                                                                              12.0)
-    assert (shown["calls"]["ringing"], shown["calls"]["connected"]) == (1, 1)
+    assert (shown["calls"]["ringing"], shown["calls"]["waiting"], shown["calls"]["connected"]) \
+        == (1, 1, 1)
     reasons = {r["reason"] for r in shown["not_dialing"]["campaigns"]}
     assert "no_agent_ready" in reasons  # the desk says agent1 is on a call
     beta = _snapshot(web, campaign_ids=[web.ids["beta"]], desk=desk_for(web))

@@ -133,6 +133,7 @@
     $("dials-today").textContent = data.dials_today;
     $("calls-ringing").textContent = data.calls.ringing;
     $("calls-connected").textContent = data.calls.connected;
+    $("calls-waiting").textContent = data.calls.waiting;
     $("hopper-depth").textContent = data.hopper_depth;
     $("source").textContent = data.source;
     $("updated-at").textContent = new Date(data.at).toLocaleTimeString();
