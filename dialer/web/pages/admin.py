@@ -44,3 +44,16 @@ def campaign_page(campaign_id: int, request: Request, session: auth.Db,
     return templating.render(request, "admin/campaign.html", {
         "c": campaign_fields.as_dict(campaign), "pool": pool_store.pool(session, campaign.id),
         **CHOICES})
+
+
+@router.get("/admin/rules", response_class=HTMLResponse)
+def rules_page(request: Request, session: auth.Db, campaign: int | None = None,
+               user: auth.Principal = STAFF) -> Response:
+    """One campaign's disposition rules as a TOML file to edit (validated all or nothing)."""
+    from dialer.api.routes import rules as rule_routes
+
+    campaigns = campaign_store.all_campaigns(session)
+    chosen = next((c for c in campaigns if c.id == campaign), campaigns[0] if campaigns else None)
+    shown = rule_routes.get_rules(chosen.id, session, user) if chosen else None
+    return templating.render(request, "admin/rules.html", {
+        "campaigns": campaigns, "chosen": chosen, "rules": shown})
