@@ -29,7 +29,7 @@ from campaigns.store import compliance, retry_queue
 from dialer import queue_bench
 
 UTC = dt.UTC
-SAMPLE = 300
+SAMPLE = 100
 
 
 def release(built: queue_bench.Built, *, limit: int = 5000) -> dict[str, Any]:

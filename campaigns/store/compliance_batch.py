@@ -25,18 +25,30 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from campaigns import calling_hours, calling_rules, models, zones
 from campaigns.store import compliance
 
-#: bound parameters per IN list (SQLite allows 32,766 in all).
-_CHUNK = 2000
+#: values per IN list (as one bound JSON array or array value: the size only bounds memory).
+_CHUNK = 10_000
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,10 +61,11 @@ class Subject:
     raw_state: str = ""
     raw_zip: str = ""
     raw_tz: str = ""
-    #: phonenumbers' answers stored at list load ("" / () when unknown: the number is parsed).
+    #: phonenumbers' answers stored at list load ("" when unknown: the number is parsed);
+    #: ``zones`` as stored (its JSON text: only compared, never read).
     region: str = ""
     line_type: str = ""
-    zones: tuple[str, ...] = ()
+    zones: str = ""
     is_valid: bool = False
 
 
@@ -74,8 +87,8 @@ def subjects_for_phones(session: Session, phone_ids: Iterable[int]) -> dict[int,
     phone, record = models.PhoneNumber, models.Record
     for first in range(0, len(ids), _CHUNK):
         query = (select(phone.id, phone.campaign_id, phone.e164, phone.record_id, record.raw_state,
-                        record.raw_zip, record.raw_tz, phone.region, phone.line_type, phone.zones,
-                        phone.is_valid)
+                        record.raw_zip, record.raw_tz, phone.region, phone.line_type,
+                        cast(phone.zones, String), phone.is_valid)
                  .join(record, record.id == phone.record_id)
                  .where(phone.id.in_(ids[first:first + _CHUNK])))
         for row in session.execute(query):
@@ -85,10 +98,11 @@ def subjects_for_phones(session: Session, phone_ids: Iterable[int]) -> dict[int,
 
 def subject_of_row(campaign_id: int, e164: str, record_id: int | None, raw_state: str | None,
                    raw_zip: str | None, raw_tz: str | None, region: str | None,
-                   line_type: str | None, stored_zones: Any, is_valid: bool | None) -> Subject:
-    """A :class:`Subject` from the columns of a phone and its record (as selected)."""
+                   line_type: str | None, stored_zones: str | None,
+                   is_valid: bool | None) -> Subject:
+    """A :class:`Subject` from the columns of a phone and its record (zones cast to text)."""
     return Subject(campaign_id, e164, record_id, raw_state or "", raw_zip or "", raw_tz or "",
-                   region or "", line_type or "", tuple(stored_zones or ()), bool(is_valid))
+                   region or "", line_type or "", stored_zones or "", bool(is_valid))
 
 
 def load_targets(session: Session, campaigns: Mapping[int, models.Campaign],
@@ -101,28 +115,48 @@ def load_targets(session: Session, campaigns: Mapping[int, models.Campaign],
     campaigns.errors.InvalidInput
         When a stored number cannot be parsed (as ``load_target`` does).
     """
+    shapes = load_shapes(session, campaigns, subjects, now, rules=rules)
+    return [_with_number(shape, e164) for shape, e164 in shapes]
+
+
+def load_shapes(session: Session, campaigns: Mapping[int, models.Campaign],
+                subjects: Sequence[Subject], now: dt.datetime, *,
+                rules: calling_rules.RuleSet | None = None
+                ) -> list[tuple[calling_hours.Target, str]]:
+    """(shared target, number) of every subject: the target may name another number.
+
+    Subjects whose targets differ only by their number share one target
+    object, which :func:`judge` decides once.  ``load_targets`` is this with
+    each target given its own number.
+    """
     rules = rules or calling_rules.default_rules()
     places = [_locate(subject) for subject in subjects]
-    numbers = sorted({place.e164 for place in places})
+    numbers = sorted({place[0] for place in places})
     records = sorted({s.record_id for s in subjects if s.record_id is not None})
-    history = _History(_attempts(session, numbers, records, now - compliance.history_span(rules)))
-    dnc = _dnc(session, numbers, {s.campaign_id for s in subjects}, now)
+    connection = session.connection()
+    history = _History(_attempts(connection, numbers, records,
+                                 now - compliance.history_span(rules)))
+    dnc = _dnc(connection, numbers, {s.campaign_id for s in subjects}, now)
     scrubs = tuple(sorted(compliance.latest_scrubs(session).items()))
     pauses = compliance.suspensions(session, now)
+    per_campaign = {cid: _campaign_fields(c) for cid, c in campaigns.items()}
+    per_place: dict[tuple[str, ...], tuple[Any, ...]] = {}
     shapes: dict[tuple[Any, ...], calling_hours.Target] = {}
-    targets = []
-    for subject, place in zip(subjects, places, strict=True):
-        campaign = campaigns[subject.campaign_id]
-        scope = f"campaign:{campaign.id}"
-        fields = (place.zones, place.jurisdictions, *_campaign_fields(campaign),
-                  *history.of(place.e164, subject.record_id, campaign.id),
-                  (place.e164, "global") in dnc or (place.e164, scope) in dnc, scrubs,
-                  tuple(p for p in pauses if p.jurisdiction in place.jurisdictions))
-        proto = shapes.get(fields)
-        if proto is None:
-            proto = shapes[fields] = _target(place.e164, fields, campaign, rules)
-        targets.append(_with_number(proto, place.e164))
-    return targets
+    out = []
+    for subject, (e164, place_zones, jurisdictions) in zip(subjects, places, strict=True):
+        cid = subject.campaign_id
+        paused = per_place.get(jurisdictions)
+        if paused is None:
+            paused = per_place[jurisdictions] = tuple(
+                p for p in pauses if p.jurisdiction in jurisdictions)
+        fields = (place_zones, jurisdictions, per_campaign[cid],
+                  history.of(e164, subject.record_id, cid),
+                  (e164, "global") in dnc or (e164, f"campaign:{cid}") in dnc, scrubs, paused)
+        shape = shapes.get(fields)
+        if shape is None:
+            shape = shapes[fields] = _target(e164, fields, rules)
+        out.append((shape, e164))
+    return out
 
 
 def judge(targets: Sequence[calling_hours.Target], now: dt.datetime, *,
@@ -138,8 +172,11 @@ def judge(targets: Sequence[calling_hours.Target], now: dt.datetime, *,
     decided: dict[tuple[Any, ...], Verdict] = {}
     opened: dict[tuple[Any, ...], Verdict] = {}
     out = []
+    by_id: dict[int, tuple[Any, ...]] = {}
     for index, target in enumerate(targets):
-        key = _shape(target)
+        key = by_id.get(id(target))
+        if key is None:  # shared targets (load_shapes) skip building the key
+            key = by_id[id(target)] = _shape(target)
         verdict = decided.get(key)
         if verdict is None:
             verdict = decided[key] = Verdict(calling_hours.may_dial(target, now))
@@ -173,11 +210,12 @@ def _shape(target: calling_hours.Target) -> tuple[Any, ...]:
 
 
 _PLACES: dict[tuple[Any, ...], zones.Location] = {}
+_EMPTY = ((), (), (), ())
 _PLACES_MAX = 100_000
 
 
-def _locate(subject: Subject) -> zones.Location:
-    """``zones.locate`` of the stored number, shared by numbers that must locate alike."""
+def _locate(subject: Subject) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """(E.164, zones, jurisdictions) of ``zones.locate``, shared by numbers that locate alike."""
     address = (subject.raw_tz, subject.raw_zip, subject.raw_state)
     if not (subject.is_valid and subject.line_type and subject.region):
         key: tuple[Any, ...] = ("number", subject.e164, *address)
@@ -191,15 +229,14 @@ def _locate(subject: Subject) -> zones.Location:
         place = _PLACES[key] = zones.locate(subject.e164, tz=subject.raw_tz,
                                             zip_code=subject.raw_zip, state=subject.raw_state,
                                             is_strict=False)
-    if place.e164 != subject.e164:
-        place = dataclasses.replace(place, e164=subject.e164)
-    return place
+    e164 = place.e164 if key[0] == "number" else subject.e164
+    return e164, place.zones, place.jurisdictions
 
 
 # -------------------------------------------------------------------------- queries
 
 
-def _attempts(session: Session, numbers: list[str], records: list[int],
+def _attempts(connection: Connection, numbers: list[str], records: list[int],
               since: dt.datetime) -> list[tuple[Any, ...]]:
     """Attempts since ``since`` to any of ``numbers`` or of ``records``, once each."""
     attempt = models.Attempt
@@ -209,11 +246,21 @@ def _attempts(session: Session, numbers: list[str], records: list[int],
     seen: dict[int, tuple[Any, ...]] = {}
     for chunk_numbers, chunk_records in _pairs(numbers, records):
         query = select(*columns).where(
-            or_(attempt.number_e164.in_(chunk_numbers), attempt.record_id.in_(chunk_records)),
+            or_(_member(connection, attempt.number_e164, chunk_numbers),
+                _member(connection, attempt.record_id, chunk_records)),
             attempt.started_at >= since, attempt.is_test.is_(False))
-        for row in session.execute(query):
+        for row in connection.execute(query):
             seen[row[0]] = tuple(row)
     return list(seen.values())
+
+
+def _member(connection: Connection, column: Any, values: list[Any]) -> Any:
+    """``column IN values`` with one bound value: a JSON array on SQLite, an array on PostgreSQL."""
+    if connection.dialect.name == "sqlite":
+        return column.in_(select(literal_column("value")).select_from(
+            func.json_each(bindparam(None, json.dumps(values), type_=String))))
+    item = String if values and isinstance(values[0], str) else Integer
+    return column == func.any(bindparam(None, list(values), type_=ARRAY(item)))
 
 
 def _pairs(numbers: list[str], records: list[int]) -> Iterable[tuple[list[str], list[int]]]:
@@ -222,7 +269,7 @@ def _pairs(numbers: list[str], records: list[int]) -> Iterable[tuple[list[str], 
         yield numbers[first:first + half], records[first:first + half]
 
 
-def _dnc(session: Session, numbers: list[str], campaign_ids: set[int],
+def _dnc(connection: Connection, numbers: list[str], campaign_ids: set[int],
          now: dt.datetime) -> set[tuple[str, str]]:
     """(number, scope) of the unexpired entries that concern the batch."""
     scopes = ["global"] + [f"campaign:{c}" for c in sorted(campaign_ids)]
@@ -230,9 +277,9 @@ def _dnc(session: Session, numbers: list[str], campaign_ids: set[int],
     found: set[tuple[str, str]] = set()
     for first in range(0, len(numbers), _CHUNK):
         query = select(entry.e164, entry.scope).where(
-            entry.e164.in_(numbers[first:first + _CHUNK]), entry.scope.in_(scopes),
+            _member(connection, entry.e164, numbers[first:first + _CHUNK]), entry.scope.in_(scopes),
             or_(entry.expires_at.is_(None), entry.expires_at > now))
-        found.update((e164, scope) for e164, scope in session.execute(query))
+        found.update((e164, scope) for e164, scope in connection.execute(query))
     return found
 
 
@@ -240,8 +287,8 @@ class _History:
     """The batch's attempts, by number and by record, split as ``load_target`` splits them."""
 
     def __init__(self, rows: list[tuple[Any, ...]]) -> None:
-        self.by_number: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        self.by_record: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        self.by_number: defaultdict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        self.by_record: defaultdict[int, list[tuple[Any, ...]]] = defaultdict(list)
         for row in rows:
             self.by_number[row[2]].append(row)
             if row[3] is not None:
@@ -249,9 +296,12 @@ class _History:
 
     def of(self, e164: str, record_id: int | None,
            campaign_id: int) -> tuple[tuple[dt.datetime, ...], ...]:
-        rows = {row[0]: row for row in self.by_number.get(e164, ())}
-        if record_id is not None:
-            rows.update((row[0], row) for row in self.by_record.get(record_id, ()))
+        by_number = self.by_number.get(e164)
+        by_record = self.by_record.get(record_id) if record_id is not None else None
+        if not by_number and not by_record:
+            return _EMPTY
+        rows = {row[0]: row for row in by_number or ()}
+        rows.update((row[0], row) for row in by_record or ())
         own, other, abandoned, refused = [], [], [], []
         for _id, campaign, number, _record, started_at, counts, is_abandoned, code in rows.values():
             started_at = compliance._aware(started_at)
@@ -278,10 +328,11 @@ def _campaign_fields(campaign: models.Campaign) -> tuple[Any, ...]:
             compliance.schedule(campaign), bool(campaign.allow_requested_callbacks_outside_hours))
 
 
-def _target(e164: str, fields: tuple[Any, ...], campaign: models.Campaign,
+def _target(e164: str, fields: tuple[Any, ...],
             rules: calling_rules.RuleSet) -> calling_hours.Target:
-    (place_zones, jurisdictions, category, is_autodialed, window, schedule, may_lift,
-     own, other, abandoned, refused, is_dnc, scrubs, pauses) = fields
+    place_zones, jurisdictions, per_campaign, history, is_dnc, scrubs, pauses = fields
+    category, is_autodialed, window, schedule, may_lift = per_campaign
+    own, other, abandoned, refused = history
     return calling_hours.Target(
         e164, place_zones, jurisdictions, category, is_autodialed, window, schedule, own, other,
         abandoned, refused, is_dnc, scrubs, pauses, frozenset(), False, None, may_lift, rules)

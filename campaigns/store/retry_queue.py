@@ -21,10 +21,11 @@ Retry and callback rows are the truth.  :func:`next_due_at` tells the timer
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import String, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from campaigns import calling_rules, models
@@ -34,7 +35,6 @@ from campaigns.store import compliance_batch
 HORIZON = dt.timedelta(days=14)
 #: ``Retry.claimed_by`` of a due retry the timer released to the hopper (no engine has it yet).
 RELEASED = "released"
-_IN_CHUNK = 2000
 _OPEN_CALLBACK = (CallbackStatus.SCHEDULED, CallbackStatus.DUE, CallbackStatus.REOPENED)
 
 OnMissed = Callable[[Session, models.Callback, dt.datetime], None]
@@ -76,21 +76,47 @@ def add_retries(session: Session, retries: Sequence[NewRetry], now: dt.datetime)
 
     The queue's add: one statement for the rows and one for the records'
     ``status``/``next_attempt_at`` cache, whatever the batch size (flushed, not
-    committed).  A record should have one pending retry: the caller cancels
-    the old one first, as the disposition rules do.
+    committed).  Rows go to the driver as plain tuples, instants converted as
+    the column type converts them, once per distinct value (a burst shares
+    ``now``).  A record should have one pending retry: the caller cancels the
+    old one first, as the disposition rules do.
     """
     if not retries:
         return
-    record = models.Record.__table__
-    session.execute(insert(models.Retry.__table__), [
-        {"campaign_id": r.campaign_id, "record_id": r.record_id,
-         "phone_number_id": r.phone_number_id, "earliest_at": r.earliest_at,
-         "window_end_at": r.window_end_at, "tz": "", "reason": r.reason,
-         "status": RetryStatus.PENDING.value, "created_at": now} for r in retries])
-    session.execute(update(record).where(record.c.id == bindparam("b_id"))
-                    .values(status=RecordStatus.RETRY.value, next_attempt_at=bindparam("b_at"),
-                            updated_at=now),
-                    [{"b_id": r.record_id, "b_at": r.earliest_at} for r in retries])
+    session.flush()
+    connection, mark, instant = _driver(session)
+    created = instant(now)
+    connection.exec_driver_sql(
+        "INSERT INTO retry (campaign_id, record_id, phone_number_id, earliest_at, window_end_at, "
+        f"tz, reason, status, created_at) VALUES ({', '.join([mark] * 9)})",
+        [(r.campaign_id, r.record_id, r.phone_number_id, instant(r.earliest_at),
+          instant(r.window_end_at), "", r.reason, RetryStatus.PENDING.value, created)
+         for r in retries])
+    connection.exec_driver_sql(
+        f"UPDATE record SET status = {mark}, next_attempt_at = {mark}, updated_at = {mark} "
+        f"WHERE id = {mark}",
+        [(RecordStatus.RETRY.value, instant(r.earliest_at), created, r.record_id)
+         for r in retries])
+    _expire_loaded(session, set(), {r.record_id for r in retries})
+
+
+def _instant_converter(dialect: Any) -> Callable[[dt.datetime | None], Any]:
+    """:class:`campaigns.db.UTCDateTime`'s conversion for ``dialect``, memoised per value."""
+    column_type = models.Retry.__table__.c.earliest_at.type
+    to_utc = column_type.process_bind_param
+    driver = column_type.impl.dialect_impl(dialect).bind_processor(dialect)
+    seen: dict[dt.datetime, Any] = {}
+
+    def convert(value: dt.datetime | None) -> Any:
+        if value is None:
+            return None
+        out = seen.get(value)
+        if out is None:
+            out = to_utc(value, dialect)
+            out = seen[value] = driver(out) if driver is not None else out
+        return out
+
+    return convert
 
 
 def next_due_at(session: Session) -> dt.datetime | None:
@@ -108,7 +134,7 @@ def next_due_at(session: Session) -> dt.datetime | None:
 
 def _aware(value: dt.datetime) -> dt.datetime:
     # func.min() bypasses the column type on SQLite: the value may come back naive (UTC).
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def mark_missed(session: Session, callback: models.Callback, now: dt.datetime) -> None:
@@ -148,10 +174,10 @@ def release_due(session: Session, now: dt.datetime, *, rules: calling_rules.Rule
 def _release_retries(session: Session, now: dt.datetime, rules: calling_rules.RuleSet,
                      report: Release, limit: int) -> None:
     rt, phone, record = models.Retry, models.PhoneNumber, models.Record
-    due = session.execute(
+    due = session.connection().execute(
         select(rt.id, rt.record_id, rt.window_end_at, rt.reason, phone.id, rt.campaign_id,
                phone.e164, rt.record_id, record.raw_state, record.raw_zip, record.raw_tz,
-               phone.region, phone.line_type, phone.zones, phone.is_valid)
+               phone.region, phone.line_type, cast(phone.zones, String), phone.is_valid)
         .join(record, record.id == rt.record_id)
         .join(phone, phone.id == rt.phone_number_id, isouter=True)
         .where(rt.status == RetryStatus.PENDING, rt.claimed_by.is_(None), rt.earliest_at <= now)
@@ -163,7 +189,8 @@ def _release_retries(session: Session, now: dt.datetime, rules: calling_rules.Ru
     campaigns = {c.id: c for c in session.scalars(select(models.Campaign).where(
         models.Campaign.id.in_({row[5] for row in judged})))}
     subjects = [compliance_batch.subject_of_row(*row[5:]) for row in judged]
-    targets = compliance_batch.load_targets(session, campaigns, subjects, now, rules=rules)
+    shapes = compliance_batch.load_shapes(session, campaigns, subjects, now, rules=rules)
+    targets = [shape for shape, _number in shapes]
     lapsed = [row[2] is not None and row[2] <= now for row in judged]
     verdicts = compliance_batch.judge(targets, now, horizon=HORIZON, is_opening_wanted=lapsed)
     moves, cancels = [], []
@@ -192,37 +219,46 @@ def _expire_loaded(session: Session, retry_ids: set[int], record_ids: set[int]) 
             session.expire(obj)
 
 
+def _driver(session: Session) -> tuple[Any, str, Callable[[dt.datetime | None], Any]]:
+    """The connection, its placeholder and its instant conversion (for ``executemany``)."""
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return connection, mark, _instant_converter(connection.dialect)
+
+
 def _mark_released(session: Session, ids: list[int], now: dt.datetime) -> None:
-    for first in range(0, len(ids), _IN_CHUNK):
-        session.execute(update(models.Retry).where(
-            models.Retry.id.in_(ids[first:first + _IN_CHUNK]),
-            models.Retry.status == RetryStatus.PENDING)
-            .values(claimed_by=RELEASED, claimed_until=now)
-            .execution_options(synchronize_session=False))
+    if not ids:
+        return
+    connection, mark, instant = _driver(session)
+    at = instant(now)
+    connection.exec_driver_sql(
+        f"UPDATE retry SET claimed_by = {mark}, claimed_until = {mark} "
+        f"WHERE id = {mark} AND status = {mark}",
+        [(RELEASED, at, retry_id, RetryStatus.PENDING.value) for retry_id in ids])
 
 
-def _move(session: Session, moves: list[dict[str, object]]) -> None:
+def _move(session: Session, moves: list[dict[str, Any]]) -> None:
     if not moves:
         return
-    retry, record = models.Retry.__table__, models.Record.__table__
-    session.execute(update(retry).where(retry.c.id == bindparam("b_id"),
-                                        retry.c.status == RetryStatus.PENDING.value)
-                    .values(earliest_at=bindparam("b_at"), window_end_at=bindparam("b_end")),
-                    [{"b_id": m["id"], "b_at": m["earliest_at"], "b_end": m["window_end_at"]}
-                     for m in moves])
-    session.execute(update(record).where(record.c.id == bindparam("b_id"))
-                    .values(next_attempt_at=bindparam("b_at")),
-                    [{"b_id": m["record_id"], "b_at": m["earliest_at"]} for m in moves])
+    connection, mark, instant = _driver(session)
+    connection.exec_driver_sql(
+        f"UPDATE retry SET earliest_at = {mark}, window_end_at = {mark} "
+        f"WHERE id = {mark} AND status = {mark}",
+        [(instant(m["earliest_at"]), instant(m["window_end_at"]), m["id"],
+          RetryStatus.PENDING.value) for m in moves])
+    connection.exec_driver_sql(
+        f"UPDATE record SET next_attempt_at = {mark} WHERE id = {mark}",
+        [(instant(m["earliest_at"]), m["record_id"]) for m in moves])
 
 
-def _cancel(session: Session, rows: list) -> None:
+def _cancel(session: Session, rows: list[Any]) -> None:
     if not rows:
         return
-    retry, record = models.Retry.__table__, models.Record.__table__
+    connection, mark, _instant = _driver(session)
     note = f"; no legal minute within {HORIZON.days} days"
-    session.execute(update(retry).where(retry.c.id == bindparam("b_id"))
-                    .values(status=RetryStatus.CANCELLED.value, reason=bindparam("b_reason")),
-                    [{"b_id": row[0], "b_reason": f"{row[3]}{note}"[:64]} for row in rows])
-    session.execute(update(record).where(record.c.id == bindparam("b_id"))
-                    .values(status=RecordStatus.EXHAUSTED.value, next_attempt_at=None),
-                    [{"b_id": row[1]} for row in rows])
+    connection.exec_driver_sql(
+        f"UPDATE retry SET status = {mark}, reason = {mark} WHERE id = {mark}",
+        [(RetryStatus.CANCELLED.value, f"{row[3]}{note}"[:64], row[0]) for row in rows])
+    connection.exec_driver_sql(
+        f"UPDATE record SET status = {mark}, next_attempt_at = NULL WHERE id = {mark}",
+        [(RecordStatus.EXHAUSTED.value, row[1]) for row in rows])

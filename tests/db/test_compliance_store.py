@@ -197,7 +197,7 @@ def _stored_phone(session, campaign, number, state, tz, zip_code, is_described):
 
 
 def _batch_history(session, campaigns, phones) -> None:
-    plain, collect, survey = campaigns
+    survey = campaigns[2]
     for index, phone in enumerate(phones):
         for hours in range(index % 4):  # 0-3 attempts: frequency limits for some
             _attempt(session, phone.campaign_id, phone.e164, NOW - dt.timedelta(hours=hours + 1),
