@@ -70,7 +70,6 @@ def snapshot(session: Session, *, now: dt.datetime, campaign_ids: Iterable[int] 
     diagnosis = _diagnoses(session, campaigns, now, diagnose)
     abandon = _abandon(session, campaigns, now)
     hourly = hourly_counts(session, ids, now, tz)
-    ready = {a["user_id"] for a in agents if a["state"] == AgentState.READY.value}
     return {
         "at": _iso(now), "source": source, "tz": tz,
         "campaigns": [{"id": c.id, "name": c.name, "status": c.status.value} for c in campaigns],
@@ -333,13 +332,13 @@ def _instant(value: Any) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _iso(value: Any) -> str | None:
     instant = _instant(value)
-    return instant.astimezone(dt.timezone.utc).isoformat() if instant is not None else None
+    return instant.astimezone(dt.UTC).isoformat() if instant is not None else None
 
 
 def _seconds(since: Any, now: dt.datetime) -> float | None:

@@ -24,9 +24,9 @@ def test_the_dashboard_page_embeds_the_first_snapshot(web_sqlite) -> None:
     for testid in TESTIDS:
         assert f'data-testid="{testid}"' in page.text, testid
     assert re.search(r'data-testid="dials-today"[^>]*>3<', page.text)
-    assert '<option value="%d" selected>alpha</option>' % web.ids["alpha"] in page.text
+    assert f'<option value="{web.ids["alpha"]}" selected>alpha</option>' in page.text
     embedded = re.search(r'<script type="application/json" id="dashboard-initial">(.*?)</script>',
-                         page.text, re.S)
+                         page.text, re.DOTALL)
     assert embedded and json.loads(embedded.group(1))["dials_today"] == 3
     assert "/static/dashboard.js" in page.text and "chart-4.6.1.umd.min.js" in page.text
     assert web.client("admin").get("/static/dashboard.js").status_code == 200

@@ -34,7 +34,7 @@ def seed_reports(web: Any) -> dict[str, int]:
                     is_abandoned=True)
         add_attempt(session, second, NOW - dt.timedelta(hours=1)).disposition = "no_answer"
         add_attempt(session, second, NOW - dt.timedelta(days=20))  # outside the default week
-        tomorrow = dt.datetime(2026, 11, 22, 10, tzinfo=dt.timezone.utc)
+        tomorrow = dt.datetime(2026, 11, 22, 10, tzinfo=dt.UTC)
         mine = add_callback(session, first, tomorrow, owner_id=agent1)
         anyone = add_callback(session, second, tomorrow + dt.timedelta(days=1))
         theirs = add_callback(session, other, tomorrow, owner_id=web.ids["agent2"])

@@ -20,7 +20,7 @@ def test_the_week_calendar_shows_each_callback_in_both_zones(web_sqlite) -> None
                    "calendar-campaign"):
         assert f'data-testid="{testid}"' in page.text, testid
     entries = re.findall(r'<a class="entry[^"]*" data-testid="calendar-callback" '
-                         r'data-callback-id="(\d+)"[^>]*>(.*?)</a>', page.text, re.S)
+                         r'data-callback-id="(\d+)"[^>]*>(.*?)</a>', page.text, re.DOTALL)
     shown = {int(cid): body for cid, body in entries}
     assert set(shown) == {ids["mine"], ids["anyone"], ids["theirs"], ids["done"]}
     assert "Ada0 Lovelace" in shown[ids["mine"]]

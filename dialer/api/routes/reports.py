@@ -16,7 +16,7 @@ import collections
 import csv
 import datetime as dt
 import io
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -35,6 +35,9 @@ router = APIRouter(tags=["reports"])
 
 #: the longest range a calendar or a report covers, in days.
 MAX_DAYS = 366
+#: the ``from`` and ``to`` query parameters (dates; Python cannot name a parameter ``from``).
+FromDate = Annotated[dt.date | None, Query(alias="from")]
+ToDate = Annotated[dt.date | None, Query(alias="to")]
 #: callback KPI columns of the CSV exports.
 KPI_KEYS = ("callbacks", "completed", "kept_on_time", "missed", "rescheduled", "no_show",
             "cancelled", "open")
@@ -58,9 +61,9 @@ def day_range(start: dt.date | None, end: dt.date | None, tz: str, now: dt.datet
     if (end - start).days >= MAX_DAYS:
         raise errors.ApiError(f"the range is longer than {MAX_DAYS} days",
                               fields={"to": "too far from from"}, error_id="invalid-range")
-    first = dt.datetime.combine(start, dt.time(0), tzinfo=zone).astimezone(dt.timezone.utc)
+    first = dt.datetime.combine(start, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
     after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
-    return start, end, first, after.astimezone(dt.timezone.utc)
+    return start, end, first, after.astimezone(dt.UTC)
 
 
 def _zone(tz: str) -> str:
@@ -131,8 +134,8 @@ def _entry(row: models.Callback, customer: str, owner: str | None, campaign: str
 
 @router.get("/api/calendar")
 def get_calendar(user: auth.AnyUser, session: auth.Db, ctx: auth.Ctx,
-                 start: dt.date | None = Query(None, alias="from"),
-                 end: dt.date | None = Query(None, alias="to"), agent: str | None = None,
+                 start: FromDate = None,
+                 end: ToDate = None, agent: str | None = None,
                  campaign_id: int | None = None, include_cancelled: bool = False,
                  tz: str | None = None) -> dict[str, Any]:
     """Callbacks by day for the calendar (dates in the viewer's zone, or ``tz``)."""
@@ -281,16 +284,16 @@ def _campaign_route(user: auth.Principal, session: Session, ctx: Any, campaign_i
 # The ".csv" path first: "{campaign_id}" would take "3.csv" and refuse it.
 @router.get("/api/reports/campaigns/{campaign_id}.csv")
 def report_campaign_csv(campaign_id: int, user: auth.Staff, session: auth.Db, ctx: auth.Ctx,
-                        start: dt.date | None = Query(None, alias="from"),
-                        end: dt.date | None = Query(None, alias="to")) -> Any:
+                        start: FromDate = None,
+                        end: ToDate = None) -> Any:
     """The campaign's report as CSV: one row per day and a total."""
     return _campaign_route(user, session, ctx, campaign_id, start, end, True)
 
 
 @router.get("/api/reports/campaigns/{campaign_id}")
 def report_campaign(campaign_id: int, user: auth.Staff, session: auth.Db, ctx: auth.Ctx,
-                    start: dt.date | None = Query(None, alias="from"),
-                    end: dt.date | None = Query(None, alias="to"),
+                    start: FromDate = None,
+                    end: ToDate = None,
                     format: str | None = None) -> Any:
     """One campaign's report (default: the last 7 days in the campaign's zone)."""
     return _campaign_route(user, session, ctx, campaign_id, start, end, _wants_csv(format, False))
@@ -314,8 +317,8 @@ def _agents_route(user: auth.Principal, session: Session, ctx: Any, campaign_id:
 @router.get("/api/reports/agents")
 def report_agents(user: auth.Staff, session: auth.Db, ctx: auth.Ctx,
                   campaign_id: int | None = None,
-                  start: dt.date | None = Query(None, alias="from"),
-                  end: dt.date | None = Query(None, alias="to"),
+                  start: FromDate = None,
+                  end: ToDate = None,
                   format: str | None = None) -> Any:
     """Per agent (default: the last 7 days in your zone, every campaign)."""
     return _agents_route(user, session, ctx, campaign_id, start, end, _wants_csv(format, False))
@@ -324,7 +327,7 @@ def report_agents(user: auth.Staff, session: auth.Db, ctx: auth.Ctx,
 @router.get("/api/reports/agents.csv")
 def report_agents_csv(user: auth.Staff, session: auth.Db, ctx: auth.Ctx,
                       campaign_id: int | None = None,
-                      start: dt.date | None = Query(None, alias="from"),
-                      end: dt.date | None = Query(None, alias="to")) -> Any:
+                      start: FromDate = None,
+                      end: ToDate = None) -> Any:
     """The agents' report as CSV."""
     return _agents_route(user, session, ctx, campaign_id, start, end, True)
