@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
 from campaigns import models
 from campaigns.enums import CallbackStatus, CampaignStatus, PhoneKind, RecordStatus, RetryStatus
 from campaigns.store import retry_queue
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 # Monday 2026-11-23, 12:00 UTC = 07:00 in New York (before 08:00), 13:00 in London.
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -110,3 +111,86 @@ def test_callbacks_become_due_and_passed_windows_go_to_on_missed(session) -> Non
     session.refresh(passed)
     assert passed.status is CallbackStatus.MISSED
     assert retry_queue.next_due_at(session) == opening.window_end_at
+
+
+@pytest.mark.req("D11")
+def test_added_retries_read_back_as_written_and_point_their_records(session) -> None:
+    campaign, calling_list = _campaign(session)
+    first, first_record = _retry(session, campaign, calling_list, "+442079460958",
+                                 earliest_at=NOW + dt.timedelta(days=3))
+    second, second_record = _retry(session, campaign, calling_list, "+442079460959",
+                                   earliest_at=NOW + dt.timedelta(days=3))
+    later = NOW + dt.timedelta(minutes=5, microseconds=7)
+    retry_queue.add_retries(session, [
+        retry_queue.NewRetry(campaign.id, first_record.id, first.phone_number_id, later, "busy",
+                             window_end_at=later + dt.timedelta(hours=1)),
+        retry_queue.NewRetry(campaign.id, second_record.id, None, NOW, "next_number")], NOW)
+    added = session.scalars(select(models.Retry).where(models.Retry.id.not_in([first.id, second.id]))
+                            .order_by(models.Retry.earliest_at)).all()
+    assert [(r.record_id, r.phone_number_id, r.earliest_at, r.window_end_at, r.reason, r.status)
+            for r in added] == [
+        (second_record.id, None, NOW, None, "next_number", RetryStatus.PENDING),
+        (first_record.id, first.phone_number_id, later, later + dt.timedelta(hours=1), "busy",
+         RetryStatus.PENDING)]
+    session.refresh(first_record)
+    assert first_record.next_attempt_at == later and first_record.status is RecordStatus.RETRY
+    assert retry_queue.next_due_at(session) == NOW
+
+
+@pytest.mark.req("D9")
+def test_released_retry_is_judged_once_then_left_to_the_hopper(session) -> None:
+    from campaigns.store import hopper
+
+    campaign, calling_list = _campaign(session)
+    retry, _record = _retry(session, campaign, calling_list, "+442079460958", earliest_at=NOW)
+    report = retry_queue.release_due(session, NOW)
+    assert report.ready == 1 and report.released_ids == [retry.id]
+    session.refresh(retry)
+    assert retry.status is RetryStatus.PENDING and retry.claimed_by == retry_queue.RELEASED
+    assert retry_queue.next_due_at(session) is None
+    again = retry_queue.release_due(session, NOW + dt.timedelta(seconds=1))
+    assert (again.ready, again.moved, again.cancelled) == (0, 0, 0)
+    work = hopper.claim(session, campaign.id, engine_id="e1", now=NOW, lease=dt.timedelta(minutes=5),
+                        limit=5)
+    assert [(w.kind, w.retry_id) for w in work] == [("retry", retry.id)]
+    session.refresh(retry)
+    assert retry.status is RetryStatus.CLAIMED and retry.claimed_by == "e1"
+
+
+@pytest.mark.req("D11")
+@pytest.mark.req("D10")
+def test_passes_over_more_due_rows_than_the_limit_handle_each_once(session) -> None:
+    campaign, calling_list = _campaign(session)
+    allowed = [_retry(session, campaign, calling_list, f"+4420794609{i:02d}",
+                      earliest_at=NOW - dt.timedelta(minutes=i))[0] for i in range(12)]
+    blocked = [_retry(session, campaign, calling_list, f"+1212555{i:04d}",
+                      earliest_at=NOW - dt.timedelta(seconds=i))[0] for i in range(3)]
+    not_due = _retry(session, campaign, calling_list, "+442079461000",
+                     earliest_at=NOW + dt.timedelta(minutes=1))[0]
+    released, moved = [], 0
+    for _ in range(10):
+        report = retry_queue.release_due(session, NOW, limit=5)
+        released += report.released_ids
+        moved += report.moved
+        if not report.ready + report.moved + report.cancelled:
+            break
+    assert sorted(released) == sorted(r.id for r in allowed) and moved == len(blocked)
+    for retry in blocked:
+        session.refresh(retry)
+        assert retry.earliest_at == dt.datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 08:00 in NY
+    session.refresh(not_due)
+    assert not_due.claimed_by is None and retry_queue.next_due_at(session) == not_due.earliest_at
+
+
+@pytest.mark.req("D10")
+def test_due_retry_with_no_legal_minute_is_cancelled_and_its_record_exhausted(session) -> None:
+    campaign, calling_list = _campaign(session)
+    retry, record = _retry(session, campaign, calling_list, "+442079460958", earliest_at=NOW)
+    session.add(models.DncEntry(e164="+442079460958", scope="global", added_at=NOW))
+    session.flush()
+    report = retry_queue.release_due(session, NOW)
+    assert report.cancelled == 1 and report.released_ids == []
+    session.refresh(retry)
+    session.refresh(record)
+    assert retry.status is RetryStatus.CANCELLED and "no legal minute" in retry.reason
+    assert record.status is RecordStatus.EXHAUSTED and record.next_attempt_at is None
