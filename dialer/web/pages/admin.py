@@ -57,3 +57,17 @@ def rules_page(request: Request, session: auth.Db, campaign: int | None = None,
     shown = rule_routes.get_rules(chosen.id, session, user) if chosen else None
     return templating.render(request, "admin/rules.html", {
         "campaigns": campaigns, "chosen": chosen, "rules": shown})
+
+
+@router.get("/admin/dnc", response_class=HTMLResponse)
+def dnc_page(request: Request, session: auth.Db, ctx: auth.Ctx, number: str = "",
+             campaign: str = "", user: auth.Principal = STAFF) -> Response:
+    """Search, add, import and remove do-not-call numbers."""
+    from dialer.api.routes import dnc as dnc_routes
+
+    found = dnc_routes.search_dnc(session, user, ctx, number=number, campaign=campaign,
+                                  limit=200, offset=0)
+    campaigns = campaign_store.all_campaigns(session)
+    return templating.render(request, "admin/dnc.html", {
+        "found": found, "number": number, "campaign": campaign, "campaigns": campaigns,
+        "names": {c.id: c.name for c in campaigns}})
