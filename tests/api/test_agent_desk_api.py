@@ -129,6 +129,7 @@ def test_an_agent_logs_in_takes_a_call_sees_the_screen_pop_and_sets_a_callback(d
     with db.unit_of_work(desk.factory) as session:
         callback = callback_store.get(session, done.json()["callback_id"])
         assert callback.tz == "America/Chicago" and callback.number_e164 == LIVE
+        assert callback.owner_id == desk.ids["agent1"]  # the agent's own by default
         assert localtime.to_local(callback.window_start_at, "America/Chicago").hour == 10
     again = agent.post("/api/agent/wrapup", json=body)
     assert again.status_code == 422 and w.error_of(again)["id"] == "already-disposed"

@@ -59,6 +59,8 @@ class NextCallIn(BaseModel):
     number: str = Field(default="", max_length=64)
     new_number: str = Field(default="", max_length=64)
     note: str = Field(default="", max_length=4000)
+    #: the callback stays the agent's own (else anyone in the campaign takes it).
+    is_personal: bool = True
 
     def chosen_number(self) -> str:
         return self.new_number.strip() or self.number.strip()
@@ -246,7 +248,7 @@ def _callback(session: Any, user: auth.Principal, attempt_id: int, body: NextCal
     number = body.chosen_number() or attempt.number_e164
     start_at, end_at, tz = _window(body, _default_tz(session, record, number, now))
     return {"start_at": start_at, "end_at": end_at, "tz": tz, "number": number,
-            "note": body.note}
+            "note": body.note, "owner": user.user_id if body.is_personal else None}
 
 
 @router.post("/api/agent/wrapup")

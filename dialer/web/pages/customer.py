@@ -28,6 +28,8 @@ from dialer.api.routes import _forms
 from dialer.web import customer_text as text
 
 router = APIRouter(include_in_schema=False)
+#: slots shown on the page (the earliest first): enough days to choose from on a phone.
+SLOTS_SHOWN = 48
 
 
 def form_token(secret: str, token: str) -> str:
@@ -102,7 +104,7 @@ def _page(request: Request, token: str, view: dict[str, Any], *, error: str = ""
             suggested, _local(shown["suggested_end"]), lang)) if suggested else "",
         "number": text.say(lang, "number", digits=shown["number_last_digits"]),
         "zone": text.say(lang, "zone", tz=shown["tz"]),
-        "days": _days(view["slots"], lang), "today": start.date().isoformat() if start else "",
+        "days": _days(view["slots"][:SLOTS_SHOWN], lang), "today": start.date().isoformat() if start else "",
     }
     return _render(request, "customer/callback.html", values, status)
 

@@ -58,10 +58,7 @@
       text("record-status", pop.record.status);
       text("customer-tz", (pop.zones || []).join(", ") || "zone unknown");
       renderRecord(pop);
-    } else {
-      box.hidden = true;
-      box.removeAttribute("data-record-id");
-    }
+    }  // else: the last customer stays on screen until the next one
     $("preview-box").hidden = !next.preview;
     if (next.dispositions) { dispositions = next.dispositions; }
     if (next.wrap && next.wrap.attempt_id && wrapShown !== next.wrap.attempt_id) { openWrap(next); }
@@ -154,7 +151,7 @@
   function nextCallBody() {
     var body = {date: $("cb-date").value, from: $("cb-from").value, to: $("cb-to").value,
       tz: $("cb-tz").value, number: $("cb-number").value, new_number: $("cb-new-number").value.trim(),
-      note: $("wrapup-note").value};
+      note: $("wrapup-note").value, is_personal: $("cb-personal").checked};
     return body;
   }
 
@@ -173,7 +170,7 @@
       return;
     }
     body.record_id = state.screen_pop.record.id;
-    delete body.note;
+    delete body.note; delete body.is_personal;
     var seq = ++checkSeq;
     window.api("POST", "/api/agent/next-call/check", body).then(function (result) {
       if (seq !== checkSeq) { return; }
