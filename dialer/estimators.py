@@ -22,6 +22,13 @@ MAX_RING_S = 90
 MAX_BUSY_S = 900
 #: wrap-up quantiles used when adding wrap-up to a talk's remainder.
 _WRAP_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
+#: the controller's goal without AMD, as a share of the cap.
+GOAL_FRACTION = 0.85
+#: the overflow target never exceeds this multiple of the goal.
+TARGET_CEILING = 6.0
+#: standard deviations of the false-positive count kept in reserve, and the fewest live
+#: answers that margin is computed for (early in the day it is widest).
+_FP_Z, _MIN_LIVE = 2.5, 300
 
 
 @dataclass(frozen=True)
@@ -169,34 +176,45 @@ def _free_within(samples: Sequence[float], censored: Sequence[float], horizon: f
 
 
 class AbandonController:
-    """Aims the predictive pacer's overflow target so that abandons stay under the cap.
+    """Aims the predictive pacer's overflow target so that the day's abandons meet a goal.
 
     The target is the share of answers that the pacer accepts to see wait
-    longer than the connect deadline.  Each live answer nudges it: up a little
-    when it was connected, down a lot when it was abandoned, so that it settles
-    where the abandon rate meets ``goal`` — a fraction of the cap, minus the
-    AMD false-positive rate that abandons without the engine seeing it.
+    longer than the connect deadline.  It follows the day's *slack*, the
+    abandons still allowed (``goal × live answers - abandons``): each connected
+    answer raises it a little, each abandon lowers it a lot, and budget left
+    unspent early in the day is spent later.  The goal is the cap minus the AMD
+    false-positive estimate (abandons the engine does not see) minus a safety
+    margin: ``1 - goal_fraction`` of the cap for the engine's own abandons and,
+    added as an independent error, ``2.5`` standard deviations of the day's
+    false-positive count, which shrink as the day's live answers grow.
     """
 
     def __init__(self, cap: float = 0.03, *, amd_fp_estimate: float = 0.0,
-                 goal_fraction: float = 0.75, gain: float = 0.3) -> None:
+                 goal_fraction: float = GOAL_FRACTION, gain: float = 0.3,
+                 ceiling: float = TARGET_CEILING) -> None:
         self.cap = cap
         self.amd_fp_estimate = amd_fp_estimate
-        self.goal = max(0.002, cap * goal_fraction - amd_fp_estimate)
-        self._gain = gain
-        self._log_target = math.log(self.goal)
+        self._fraction, self._gain, self._ceiling = goal_fraction, gain, ceiling
         self.live = 0
         self.abandoned = 0
 
     @property
+    def goal(self) -> float:
+        """The abandon rate (seen by the engine) aimed at for the day, now."""
+        fp = self.amd_fp_estimate
+        fp_noise = _FP_Z * math.sqrt(fp * (1 - fp) / max(self.live, _MIN_LIVE))
+        margin = math.hypot(self.cap * (1 - self._fraction), fp_noise)  # independent errors
+        return max(0.002, self.cap - fp - margin)
+
+    @property
     def overflow_target(self) -> float:
-        return math.exp(self._log_target)
+        goal = self.goal
+        slack = goal * self.live - self.abandoned
+        # the ceiling keeps a burst of luck from buying a burst of abandons
+        exponent = min(math.log(self._ceiling), max(math.log(1 / 30), self._gain * slack))
+        return goal * math.exp(exponent)
 
     def record_live(self, is_abandoned: bool) -> None:
         """A live answer was connected (False) or abandoned (True)."""
         self.live += 1
         self.abandoned += is_abandoned
-        self._log_target += self._gain * (self.goal - float(is_abandoned))
-        # the ceiling keeps a burst of luck from buying a burst of abandons
-        low, high = math.log(self.goal / 30), math.log(self.goal * 2)
-        self._log_target = min(high, max(low, self._log_target))

@@ -12,9 +12,11 @@ calls, plus the new calls') against the expected *supply* (ready agents, plus
 agents whose call or wrap-up should end within the horizon).  Demand and
 supply are sums of independent Bernoulli variables; with their normal
 approximation, the expected overflow ``E[(demand - supply)+]`` is the expected
-number of answers that will find no agent.  It dials the most calls whose
-expected overflow, per expected answer, stays under the target that
-:class:`dialer.estimators.AbandonController` sets below the cap.  The
+number of answers that will find no agent.  It keeps dialling while the *next*
+call's share of that overflow (how much it adds, per answer it brings) stays
+under the target that :class:`dialer.estimators.AbandonController` sets: the
+abandon budget goes where an abandon is unlikely, and none is spent on a call
+that would most likely be abandoned because other calls are cheap.  The
 variance makes a small team cautious by itself; when the day's (or 30 days')
 abandon rate, counting the estimated AMD false positives, nears the cap, it
 falls back to progressive.  It never dials fewer calls than progressive would.
@@ -131,16 +133,14 @@ def _predictive(stats: PacingStats) -> int:
     supply_var = on_call_var + in_wrap_var
     p_new = est.connect_rate
 
-    def is_within(n: int) -> bool:
-        mean = demand + n * p_new
-        if mean <= 0:
-            return True
-        overflow = expected_excess(mean - supply, demand_var + n * p_new * (1 - p_new) + supply_var)
-        return overflow <= stats.overflow_target * mean
+    def overflow(n: int) -> float:
+        return expected_excess(demand + n * p_new - supply,
+                               demand_var + n * p_new * (1 - p_new) + supply_var)
+
+    def is_within(n: int) -> bool:  # the n-th new call's answer is unlikely enough to overflow
+        return overflow(n) - overflow(n - 1) <= stats.overflow_target * p_new
 
     low, high = 0, max(1, int((supply + 4 * math.sqrt(supply_var + 1) + 2) / p_new))
-    if not is_within(0):
-        return 0
     while low < high:  # largest n with is_within(n); is_within is monotone in n
         mid = (low + high + 1) // 2
         if is_within(mid):

@@ -100,3 +100,31 @@ def test_predictive_stays_under_the_cap_and_beats_progressive(tmp_path):
     assert pred["max_daily_abandon_rate"] <= 0.03
     assert pred["rpc_per_agent_hour"] > 1.05 * prog["rpc_per_agent_hour"]
     assert pred["occupancy"] > prog["occupancy"]
+
+
+SMALL_AMD = """
+name = "small-amd"
+shift_h = 2
+agents = [[0, 10], [1, 7]]
+live = { from = 0.30, to = 0.15 }
+machine = 0.25
+busy = 0.1
+answer_delay = { mean_s = 9, cv = 0.5 }
+talk = { mean_s = 50, cv = 0.8 }
+wrap = { mean_s = 8, cv = 0.3 }
+amd = { false_positive = 0.005, false_negative = 0.2 }
+"""
+
+
+@pytest.mark.req("D21")
+def test_predictive_keeps_every_day_under_the_cap_with_amd_and_drift(tmp_path):
+    """The cap is a correctness property: every seed's day, AMD false positives counted,
+    on a small team whose answer rate falls and whose agents log out mid-shift."""
+    path = tmp_path / "small_amd.toml"
+    path.write_text(SMALL_AMD)
+    with bench.Runner(str(path), [1, 2], 1, workers=2) as runner:
+        days = runner.run(bench.DialingMode.PREDICTIVE)
+    for day in days:
+        assert day["live_answers"] > 500
+        assert day["abandoned_live"] <= 0.03 * day["live_answers"], day
+    assert bench.summarize(days)["max_daily_abandon_rate"] <= 0.03

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import random
 import time
 from pathlib import Path
@@ -148,6 +149,39 @@ def test_controller_slows_after_abandons_and_recovers_before_the_cap():
         ctl.record_live(False)
     assert ctl.overflow_target > start
     assert ctl.goal < 0.03 - 0.01
+
+
+@pytest.mark.req("D21")
+def test_controller_reserve_for_false_positives_shrinks_as_the_day_grows():
+    ctl = estimators.AbandonController(0.03, amd_fp_estimate=0.02)
+    early = ctl.goal
+    for _ in range(5000):
+        ctl.record_live(False)
+    assert early < ctl.goal < 0.03 * estimators.GOAL_FRACTION - 0.02 + 0.005
+    assert estimators.AbandonController(0.03).goal == pytest.approx(0.03 * estimators.GOAL_FRACTION)
+
+
+@pytest.mark.req("D21")
+def test_controller_spends_budget_left_unspent_early_but_no_more():
+    ctl = estimators.AbandonController(0.03)
+    for _ in range(1000):  # no abandon: 25 allowed ones unspent
+        ctl.record_live(False)
+    assert ctl.overflow_target == pytest.approx(ctl.goal * estimators.TARGET_CEILING)
+    for _ in range(round(ctl.goal * ctl.live)):  # the budget spent: back to the goal
+        ctl.record_live(True)
+    assert ctl.overflow_target == pytest.approx(ctl.goal, rel=0.3)
+    for _ in range(10):
+        ctl.record_live(True)
+    assert ctl.overflow_target < ctl.goal / 10
+
+
+@pytest.mark.req("D21")
+def test_predictive_stops_where_the_next_call_would_likely_overflow():
+    """A looser target buys more calls, and every call placed passes the marginal test."""
+    stats = _team(20, ready=2, ringing=3, target=0.05)
+    loose = pacing.calls_to_place(dataclasses.replace(stats, overflow_target=0.3), PacingParams())
+    tight = pacing.calls_to_place(stats, PacingParams())
+    assert loose > tight > 0
 
 
 @pytest.mark.req("D12")
