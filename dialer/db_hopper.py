@@ -34,7 +34,6 @@ from campaigns.store import compliance, hopper, outcomes
 from dialer import (
     callbacks_config,
     callbacks_engine,
-    callbacks_slots,
     db_thread,
     engine_queries,
     orchestrator,
@@ -103,13 +102,13 @@ class DbHopper:
 
     def _claim(self, session: Session, count: int, now: dt.datetime,
                owners: tuple[int, ...]) -> list[tuple[Dialled, str]]:
+        campaign = session.get(models.Campaign, self.campaign_id)
         work = hopper.claim(session, self.campaign_id, engine_id=self.engine_id, now=now,
                             lease=self.lease, limit=count, owner_ids=owners,
-                            handoff_after=self.handoff_after(session))
+                            handoff_after=self.handoff_after(campaign))
         self.counts.claimed += len(work)
         if not work:
             return []
-        campaign = session.get(models.Campaign, self.campaign_id)
         chooser = _CallerIds(session, campaign, now)
         out = []
         for item in work:
@@ -131,9 +130,12 @@ class DbHopper:
                                 item.kind, item.callback_id), number))
         return out
 
-    def handoff_after(self, session: Session) -> dt.timedelta:
-        """How long a personal callback waits for its owner before anyone may take it (E17)."""
-        policy = callbacks_slots.policy(session, self.callbacks_cfg, self.campaign_id)
+    def handoff_after(self, campaign: models.Campaign) -> dt.timedelta:
+        """How long a personal callback waits for its owner before anyone may take it (E17):
+        the ``[callbacks]`` delay as the campaign's ``callback_policy`` sets it."""
+        if not campaign.callback_policy:
+            return self.callbacks_cfg.ladder.handoff_after
+        policy = callbacks_config.for_campaign(self.callbacks_cfg, campaign.callback_policy)
         return policy.ladder.handoff_after
 
     def _judge(self, session: Session, campaign: models.Campaign, item: hopper.Work,

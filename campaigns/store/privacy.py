@@ -153,6 +153,7 @@ def _audit_lines(session: Session, record_ids: list[int], callback_ids: list[int
     query = select(ev).where(or_(
         (ev.entity == "record") & ev.entity_id.in_([str(i) for i in record_ids]),
         (ev.entity == "callback") & ev.entity_id.in_([str(i) for i in callback_ids]),
+        ev.entity_id.in_(sorted(needles)),  # e.g. a DNC entry's number
         *(text_details.contains(n) for n in sorted(needles) if n))).order_by(ev.id)
     return list(session.scalars(query))
 

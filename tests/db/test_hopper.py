@@ -194,7 +194,7 @@ def test_the_engines_hopper_waits_the_callback_policys_handoff_delay(session) ->
                                           actor="admin", now=ny(23, 10), start_at=ny(24, 10),
                                           end_at=ny(24, 12), owner="bob")
     engine_hopper = _db_hopper(world, CFG)
-    assert engine_hopper.handoff_after(session) == dt.timedelta(seconds=900)  # [callbacks]
+    assert engine_hopper.handoff_after(world.campaign) == dt.timedelta(seconds=900)  # [callbacks]
 
     def dialled(at, owners):
         return [d.callback_id for d, _ in engine_hopper._claim(session, 5, at, owners)

@@ -17,6 +17,12 @@ ANA = ("+12125550100", "+12125550199")
 
 @pytest.mark.req("F4")
 def test_export_gathers_everything_about_a_person_and_nothing_else(session, trail):
+    from campaigns.store import audit
+
+    audit.record(session, action="dnc.add", entity="dnc_entry", entity_id="+12125550100",
+                 at=NOW)
+    audit.record(session, action="dnc.add", entity="dnc_entry", entity_id="+12125550177",
+                 at=NOW)
     document = privacy.export(session, phone="+12125550199", now=NOW)
 
     json.dumps(document)  # one JSON document
@@ -35,6 +41,8 @@ def test_export_gathers_everything_about_a_person_and_nothing_else(session, trai
         "+12125550199" in d["body"] for d in document["webhook_deliveries"])
     actions = [a["action"] for a in document["audit"]]
     assert "callback.scheduled" in actions and "callback.note_added" in actions
+    assert [a["entity_id"] for a in document["audit"] if a["action"] == "dnc.add"] == [
+        "+12125550100"]
     assert "Zoe" not in json.dumps(document) and "+12125550177" not in json.dumps(document)
     by_record = privacy.export(session, record_id=trail.world.record.id, now=NOW)
     assert by_record["records"] == document["records"]
