@@ -416,7 +416,7 @@ def parsed_batches(path: str | os.PathLike[str], shape: FileShape, mapping: dict
         Processes that parse while this one goes on reading (and the caller
         writes); 0 parses here.
     """
-    chunks = _chunks(read_rows(path, shape), batch_size)
+    chunks = chunked(read_rows(path, shape), batch_size)
     if workers <= 0:
         parser = RowParser(shape.header, mapping, default_region)
         first = 1
@@ -424,11 +424,11 @@ def parsed_batches(path: str | os.PathLike[str], shape: FileShape, mapping: dict
             yield Batch(first, raw, [parser(row) for row in raw])
             first += len(raw)
         return
-    pool = [_Worker((shape.header, mapping, default_region)) for _ in range(workers)]
+    pool = [Worker((shape.header, mapping, default_region)) for _ in range(workers)]
     try:
         # One chunk in flight per worker: each parses its next chunk while the caller
         # writes the last one, and no pipe can fill up both ways at once.
-        pending: collections.deque[tuple[int, list[list[str]], _Worker]] = collections.deque()
+        pending: collections.deque[tuple[int, list[list[str]], Worker]] = collections.deque()
         first = 1
         for raw in chunks:
             if len(pending) == workers:
@@ -450,8 +450,8 @@ def parsed_batches(path: str | os.PathLike[str], shape: FileShape, mapping: dict
             worker.close()
 
 
-class _Worker:
-    """A parsing process: ``python -m campaigns.lists``, pickles over its stdin and stdout.
+class Worker:
+    """A parsing process: ``python -m MODULE``, pickles over its stdin and stdout.
 
     Started afresh rather than with multiprocessing: a forked worker would be
     charged a copy of everything the loading process holds, and a spawned one
@@ -459,8 +459,8 @@ class _Worker:
     imports the parser alone.
     """
 
-    def __init__(self, setup: tuple[tuple[str, ...], dict[str, Any], str]) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "campaigns.lists"],
+    def __init__(self, setup: tuple[Any, ...], module: str = "campaigns.lists") -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", module],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.process.stdin is not None and self.process.stdout is not None
         for pipe in (self.process.stdin, self.process.stdout):
@@ -469,12 +469,12 @@ class _Worker:
 
     def send(self, value: Any) -> None:
         assert self.process.stdin is not None
-        _write_frame(self.process.stdin, value)
+        write_frame(self.process.stdin, value)
 
-    def receive(self) -> list[ParsedRow | None]:
+    def receive(self) -> Any:
         assert self.process.stdout is not None
         try:
-            return _read_frame(self.process.stdout)
+            return read_frame(self.process.stdout)
         except EOFError:
             raise errors.CampaignError("a list-parsing worker process stopped "
                                        f"(exit {self.process.wait()})") from None
@@ -494,14 +494,14 @@ class _Worker:
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
     """The worker's loop: a setup tuple, then chunks of rows in, parsed chunks out."""
-    header, mapping, default_region = _read_frame(stdin)
+    header, mapping, default_region = read_frame(stdin)
     parser = RowParser(header, mapping, default_region, plain=True)
     while True:
         try:
-            rows = _read_frame(stdin)
+            rows = read_frame(stdin)
         except EOFError:
             return
-        _write_frame(stdout, [parser(row) for row in rows])
+        write_frame(stdout, [parser(row) for row in rows])
 
 
 _FRAME = struct.Struct("<Q")
@@ -517,7 +517,7 @@ def _widen(pipe: BinaryIO) -> None:
             fcntl.fcntl(pipe.fileno(), set_size, _PIPE_BYTES)
 
 
-def _write_frame(stream: BinaryIO, value: Any) -> None:
+def write_frame(stream: BinaryIO, value: Any) -> None:
     """Pickle ``value`` whole, then write it in one go behind its length."""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_FRAME.pack(len(data)))
@@ -525,7 +525,7 @@ def _write_frame(stream: BinaryIO, value: Any) -> None:
     stream.flush()
 
 
-def _read_frame(stream: BinaryIO) -> Any:
+def read_frame(stream: BinaryIO) -> Any:
     """Read one frame whole, then unpickle it; EOFError at the end of the stream."""
     head = stream.read(_FRAME.size)
     if len(head) < _FRAME.size:
@@ -548,7 +548,7 @@ def plain(row: ParsedRow | None) -> tuple[Any, ...] | None:
                              for p in row[9]]))
 
 
-def _chunks(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
+def chunked(rows: Iterator[list[str]], size: int) -> Iterator[list[list[str]]]:
     while chunk := list(itertools.islice(rows, size)):
         yield chunk
 

@@ -1,9 +1,10 @@
 """Load a calling-list file into a list: the unit of work behind ``dialer list load``.
 
-Rows are read and parsed in batches (by worker processes for large files), each
-batch is checked against the campaign's numbers and the do-not-call lists,
-imported rows are written with batched inserts and rejected rows go to the
-reject file with their reason.  The caller owns the transaction: on error
+Rows are read and built into insert-ready tuples in chunks (by worker processes
+for large files, see :mod:`campaigns.list_batches`), each chunk is checked
+against the campaign's numbers and the do-not-call lists, imported rows are
+written with batched inserts and rejected rows go to the reject file with
+their reason.  The caller owns the transaction: on error
 nothing is kept.  The command line, the demo and (later) the web upload call it.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from campaigns import errors, lists, models
+from campaigns import errors, list_batches, lists, models
 from campaigns.enums import RejectReason
 from campaigns.store import dnc as dnc_store
 from campaigns.store import lists as list_store
@@ -55,37 +56,23 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
         raise errors.ListFileError(f"{reject_path}: cannot write the reject file "
                                    f"({exc.strerror})", fields={"reject_file": "unwritable"}) from exc
     campaign_id = calling_list.campaign_id
-    known_filter, dnc_filter = _filters(session, campaign_id, path, now)
-    writer = list_store.RecordWriter(session, calling_list, now=now)
+    writer = list_store.RecordWriter(session, now=now)
+    setup = list_batches.Setup(shape.header, mapping, region, campaign_id, calling_list.id,
+                               writer.bound_now)
+    checks = _Checks(session, campaign_id, path, now)
     rejected: collections.Counter[RejectReason] = collections.Counter()
     rows = imported = 0
     bar = tqdm(unit=" rows", disable=not show_progress, file=sys.stderr, mininterval=0.5)
     try:
-        for batch in lists.parsed_batches(path, shape, mapping, region, batch_size=batch_size,
-                                          workers=workers):
-            numbers = lists.valid_numbers(batch.parsed)
-            # The filters clear most numbers; the database settles the rest.
-            known = list_store.known_numbers(session, campaign_id, known_filter.maybe(numbers))
-            if dnc_filter is None:
-                blocked = dnc_store.blocked_numbers(session, campaign_id, numbers - known, now)
-            else:
-                blocked = dnc_store.blocked_numbers(
-                    session, campaign_id, dnc_filter.maybe(numbers - known), now)
-            accepted = []
-            decide = lists.decide
-            first_row = batch.first_row
-            for offset, (raw, row) in enumerate(zip(batch.raw, batch.parsed)):
-                reason, kept = decide(row, known, blocked)
-                if reason is None:
-                    accepted.append((first_row + offset, row, kept))
-                else:
-                    rejected[reason] += 1
-                    rejects.write(raw, reason)
-            # Only later batches ask the filter: within this one, `known` has them.
-            known_filter.update([p[3][0] for _, _, kept in accepted for p in kept])
-            imported += writer.write(accepted)
-            rows += len(batch.raw)
-            bar.update(len(batch.raw))
+        for chunk in list_batches.built_chunks(path, shape, setup, writer.reserve_ids,
+                                               batch_size=batch_size, workers=workers):
+            settled = checks.settle(chunk.built)
+            for index, reason in settled.rejects:
+                rejected[reason] += 1
+                rejects.write(chunk.raw[index], reason)
+            imported += writer.insert(settled.records, settled.phones)
+            rows += len(chunk.raw)
+            bar.update(len(chunk.raw))
     except BaseException:
         rejects.close()
         reject_path.unlink(missing_ok=True)
@@ -104,6 +91,32 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
             "rejected": {reason.value: rejected[reason] for reason in RejectReason},
             "reject_file": str(reject_path), "list_id": calling_list.id,
             "list": calling_list.name, "file": str(path)}
+
+
+class _Checks:
+    """Which numbers of a chunk the campaign has already, and which a DNC list holds.
+
+    Bloom filters of the campaign's numbers and of its DNC numbers clear most
+    numbers; the database settles the rest.
+    """
+
+    def __init__(self, session: Session, campaign_id: int, path: Path, now: dt.datetime) -> None:
+        self.session, self.campaign_id, self.now = session, campaign_id, now
+        self.known_filter, self.dnc_filter = _filters(session, campaign_id, path, now)
+
+    def settle(self, built: list_batches.Built) -> list_batches.Settled:
+        """Decide a chunk; the numbers it imports are known to later chunks."""
+        session, campaign_id, now = self.session, self.campaign_id, self.now
+        numbers = {phone[2] for phone in built.phones}
+        known = list_store.known_numbers(session, campaign_id, self.known_filter.maybe(numbers))
+        fresh = numbers - known if known else numbers
+        if self.dnc_filter is not None:
+            fresh = self.dnc_filter.maybe(fresh)
+        blocked = dnc_store.blocked_numbers(session, campaign_id, fresh, now) if fresh else set()
+        settled = list_batches.settle(built, known, blocked)
+        # Only later chunks ask the filter: within this one, `settle` saw them all.
+        self.known_filter.update(settled.numbers)
+        return settled
 
 
 def _filters(session: Session, campaign_id: int, path: Path, now: dt.datetime

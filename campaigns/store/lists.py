@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns import errors, lists, models
+from campaigns import errors, models
 from campaigns.enums import RecordStatus
 
 _IN_CHUNK = 500
@@ -118,77 +118,63 @@ def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterable[Sequence[s
 class RecordWriter:
     """Writes imported rows of one list in batches (DBAPI ``executemany``, no ORM objects).
 
+    The tuples come ready from :mod:`campaigns.list_batches` (values in the
+    form SQLAlchemy would bind them, :data:`RECORD` and :data:`PHONE` order);
+    the writer hands out the record ids and inserts.
+
     Parameters
     ----------
     session:
         The load's session; the writer never commits.
-    calling_list:
-        The list the records belong to.
     now:
         The load's instant (``created_at``).
     """
 
-    _RECORD = ("id", "campaign_id", "list_id", "source_row", "first_name", "last_name", "email",
-               "language", "raw_state", "raw_zip", "raw_tz", "fields", "custom_fields", "status",
-               "priority", "attempts_count", "created_at", "updated_at")
-    _PHONE = ("record_id", "campaign_id", "e164", "raw", "kind", "position", "line_type",
-              "region", "zones", "is_valid", "created_at")
+    RECORD = ("id", "campaign_id", "list_id", "source_row", "first_name", "last_name", "email",
+              "language", "raw_state", "raw_zip", "raw_tz", "fields", "custom_fields", "status",
+              "priority", "attempts_count", "created_at", "updated_at")
+    PHONE = ("record_id", "campaign_id", "e164", "raw", "kind", "position", "line_type",
+             "region", "zones", "is_valid", "created_at")
 
-    def __init__(self, session: Session, calling_list: models.CallingList, *,
-                 now: dt.datetime) -> None:
-        self._session = session
-        self._campaign_id = calling_list.campaign_id
-        self._list_id = calling_list.id
+    def __init__(self, session: Session, *, now: dt.datetime) -> None:
         connection = session.connection()
-        self._dialect = connection.dialect
-        self._is_sqlite = self._dialect.name == "sqlite"
-        mark = "?" if self._dialect.paramstyle == "qmark" else "%s"
-        self._record_sql = _insert_sql("record", self._RECORD, mark)
-        self._phone_sql = _insert_sql("phone_number", self._PHONE, mark)
+        dialect = connection.dialect
+        self._is_sqlite = dialect.name == "sqlite"
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._record_sql = _insert_sql("record", self.RECORD, mark)
+        self._phone_sql = _insert_sql("phone_number", self.PHONE, mark)
         created_at = models.Record.__table__.c.created_at.type
-        process = created_at.dialect_impl(self._dialect).bind_processor(self._dialect)
-        self._now = process(now) if process else now
-        self._zones: dict[tuple[str, ...], str] = {}
+        process = created_at.dialect_impl(dialect).bind_processor(dialect)
+        #: ``now`` as the driver takes it.
+        self.bound_now = process(now) if process else now
+        self._next_id: int | None = None
         self._cursor = connection.connection.cursor()
         if self._is_sqlite:
             # A larger page cache (64 MiB) for the load: random E.164 keys touch
             # index pages all over the file (at 1M rows, 20% faster than 16 MiB).
             self._cursor.execute("PRAGMA cache_size = -65536")
 
-    def write(self, rows: Sequence[tuple[int, lists.ParsedRow, Sequence[lists.Phone]]]) -> int:
-        """Insert ``(source_row, row, kept numbers)`` tuples; returns the records written."""
-        if not rows:
-            return 0
-        ids = self._reserve_ids(len(rows))
-        now, campaign_id, list_id = self._now, self._campaign_id, self._list_id
-        new = RecordStatus.NEW.value
-        records = []
-        numbers = []
-        zones = self._zones
-        # Rows, phones and numbers are read by index: they may be plain tuples.
-        for record_id, (source_row, row, kept) in zip(ids, rows):
-            records.append((record_id, campaign_id, list_id, source_row, *row[:9],
-                            new, 0, 0, now, now))
-            for raw, kind, position, number in kept:
-                zone_text = zones.get(number[4])
-                if zone_text is None:
-                    zone_text = zones[number[4]] = json.dumps(list(number[4]))
-                numbers.append((record_id, campaign_id, number[0], raw, kind, position,
-                                number[2], number[3], zone_text, number[1], now))
-        self._cursor.executemany(self._record_sql, records)
-        # In E.164 order, the inserts walk the number indexes (random keys) in
-        # order: fewer pages touched per batch.
-        numbers.sort(key=_e164_of)
-        self._cursor.executemany(self._phone_sql, numbers)
+    def insert(self, records: list[tuple[Any, ...]], phones: list[tuple[Any, ...]]) -> int:
+        """Insert record tuples, then phone tuples; returns the records written."""
+        if records:
+            self._cursor.executemany(self._record_sql, records)
+        if phones:
+            # In E.164 order, the inserts walk the number indexes (random keys) in
+            # order: fewer pages touched per batch.
+            phones.sort(key=_e164_of)
+            self._cursor.executemany(self._phone_sql, phones)
         return len(records)
 
-    def _reserve_ids(self, count: int) -> list[int]:
+    def reserve_ids(self, count: int) -> Sequence[int]:
+        """Record ids for ``count`` rows (ids of rows that end up rejected stay unused)."""
         if self._is_sqlite:
-            # The list row was written first in this transaction, so this connection
-            # holds SQLite's write lock: nobody else can take these ids.
-            self._cursor.execute("SELECT coalesce(max(id), 0) FROM record")
-            top = self._cursor.fetchone()[0]
-            return list(range(top + 1, top + count + 1))
+            if self._next_id is None:
+                # The list row was written first in this transaction, so this connection
+                # holds SQLite's write lock: nobody else can take these ids.
+                self._cursor.execute("SELECT coalesce(max(id), 0) FROM record")
+                self._next_id = self._cursor.fetchone()[0] + 1
+            first, self._next_id = self._next_id, self._next_id + count
+            return range(first, first + count)
         self._cursor.execute("SELECT nextval(pg_get_serial_sequence('record', 'id')) "
                              "FROM generate_series(1, %s)", (count,))
         return [row[0] for row in self._cursor.fetchall()]

@@ -110,11 +110,11 @@ def test_unusable_file_exits_2_with_one_line_and_stores_nothing(cli, campaign, t
 def test_failure_during_the_load_leaves_no_partial_list(cli, campaign, list_file, monkeypatch):
     calls = []
 
-    def failing_write(self, rows):
-        calls.append(len(rows))
+    def failing_insert(self, records, phones):
+        calls.append(len(records))
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(list_cli.list_store.RecordWriter, "write", failing_write)
+    monkeypatch.setattr(list_cli.list_store.RecordWriter, "insert", failing_insert)
     result = cli("list", "load", list_file, "--campaign", campaign)
     assert result.code == 1 and calls
     assert _count(cli, models.CallingList) == 0 and _count(cli, models.Record) == 0
