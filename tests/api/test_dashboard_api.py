@@ -184,3 +184,26 @@ def test_forcing_without_an_engine_is_503(web_sqlite) -> None:
     # errors.py turns every status >= 500 into "internal-error"; the id should be
     # "engine-not-running" once it lets 503 through (asked of the lead).
     error_of(response, 503)
+
+
+def _counted(shown: dict[str, Any]) -> int:
+    return sum(shown["not_dialing"]["records"].values()) + shown["hopper_depth"]
+
+
+@pytest.mark.req("F8")
+def test_the_diagnosis_is_shared_for_a_while_then_taken_again(web_sqlite, monkeypatch) -> None:
+    from campaigns import db
+    from dialer.api.routes import dashboard as routes
+    from tests.api.test_dashboard_data import add_records
+
+    web = web_sqlite
+    seed(web)
+    client = web.client("admin")
+    url = f"/api/dashboard?campaign_id={web.ids['alpha']}"
+    assert _counted(client.get(url).json()) == 2
+    with db.unit_of_work(web.factory) as session:
+        add_records(session, web.ids["alpha"], 1, "more")
+    assert _counted(client.get(url).json()) == 2  # the cached diagnosis
+    monkeypatch.setattr(routes, "DIAGNOSIS_TTL_S", 0.0)
+    monkeypatch.setattr(routes, "DIAGNOSIS_TTL_FACTOR", 0.0)
+    assert _counted(client.get(url).json()) == 3

@@ -53,7 +53,7 @@ def test_a_callback_page_shows_its_record(web_sqlite) -> None:
     page = web.client("super").get(f"/admin/callbacks/{ids['mine']}")
     assert page.status_code == 200
     assert 'data-testid="callback-record"' in page.text and "Ada0 Lovelace" in page.text
-    assert "+442079460100" in page.text
+    assert "+442079460110" in page.text
     missing = web.client("super").get("/admin/callbacks/999")
     assert missing.status_code == 404 and missing.json()["error"]["id"] == "no-such-callback"
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -33,8 +34,10 @@ from dialer.api.context import EngineNotRunning, WebContext
 
 router = APIRouter(tags=["dashboard"])
 
-#: a campaign's diagnosis (one pass over its records) is reused this long.
+#: a campaign's diagnosis (one pass over its records) is reused this long at least ...
 DIAGNOSIS_TTL_S = 10.0
+#: ... and for this many times as long as it took, so large lists never keep a thread busy.
+DIAGNOSIS_TTL_FACTOR = 10.0
 
 
 class _Frozen:
@@ -71,17 +74,32 @@ def _scope(user: auth.Principal, campaign_id: int | None) -> list[int] | None:
 
 
 def _diagnose(ctx: WebContext) -> dashboard.Diagnose:
-    """The store's diagnosis with the configured rules, cached a few seconds per campaign."""
-    cache: dict[int, tuple[float, dict[str, Any]]] = ctx.service("dashboard-diagnosis", dict)
+    """The store's diagnosis with the configured rules, cached per campaign.
+
+    One diagnosis runs at a time (the streams of several viewers share it); it is reused for
+    ``DIAGNOSIS_TTL_S`` or ``DIAGNOSIS_TTL_FACTOR`` times its own duration, whichever is longer.
+    """
+    cache: dict[int, tuple[float, float, dict[str, Any]]] = ctx.service("dashboard-diagnosis",
+                                                                         dict)
+    lock: threading.Lock = ctx.service("dashboard-diagnosis-lock", threading.Lock)
+
+    def fresh(campaign_id: int) -> dict[str, Any] | None:
+        found = cache.get(campaign_id)
+        if found is None:
+            return None
+        at, took, report = found
+        return report if time.monotonic() - at < max(DIAGNOSIS_TTL_S,
+                                                      DIAGNOSIS_TTL_FACTOR * took) else None
 
     def run(session: Session, campaign: models.Campaign, now: Any) -> dict[str, Any]:
-        found = cache.get(campaign.id)
-        if found is not None and time.monotonic() - found[0] < DIAGNOSIS_TTL_S:
-            return found[1]
-        report = diagnosis_store.diagnose(session, campaign, now,
-                                          rules=calling_rules.load(ctx.settings.compliance))
-        cache[campaign.id] = (time.monotonic(), report)
-        return report
+        with lock:
+            report = fresh(campaign.id)
+            if report is None:
+                started = time.monotonic()
+                report = diagnosis_store.diagnose(
+                    session, campaign, now, rules=calling_rules.load(ctx.settings.compliance))
+                cache[campaign.id] = (time.monotonic(), time.monotonic() - started, report)
+            return report
 
     return run
 
