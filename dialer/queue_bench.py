@@ -8,17 +8,9 @@ in twenty, a scheduled callback.  ``due`` retries are due at ``now``
 some at their frequency limit), the rest later within a week.
 
 :func:`aps_adds` is the baseline of the adds: APScheduler 3's
-``SQLAlchemyJobStore`` taking 10,000 date jobs in a SQLite file.
-
-:func:`release` runs :func:`campaigns.store.retry_queue.release_due` passes
-at ``now`` until nothing is due, then times the baseline: a raw ``sqlite3``
-(or psycopg) ``executemany`` UPDATE writing the same values into the same
-rows.  It also checks what the passes did: every due row handled once, no row
-released before it was due, moved rows at their next legal instant (checked
-against the per-record path on a sample).
-
-:func:`rebuild` starts the real :class:`dialer.app.Engine` on the database
-and times how long it takes until its timer is armed with the next due instant.
+``SQLAlchemyJobStore`` taking 10,000 date jobs in a SQLite file.  The release
+and rebuild phases are in :mod:`dialer.queue_release_bench`, the lateness run
+in :mod:`dialer.queue_lateness`.
 """
 
 from __future__ import annotations
@@ -43,6 +35,7 @@ UTC = dt.UTC
 #: area codes over every US zone (Hawaii and Alaska too), Canada; then UK numbers.
 AREAS = ("212", "305", "312", "713", "303", "602", "415", "206", "907", "808", "416", "604")
 ADD_BATCH = 500
+SINGLE_ADDS = 2000
 _INSERT_CHUNK = 20_000
 
 
@@ -56,6 +49,9 @@ class Built:
     due_ids: set[int] = field(default_factory=set)
     adds: int = 0
     add_s: float = 0.0
+    #: rows added one per transaction (the engine's SQLite path: one call end, one commit).
+    single_adds: int = 0
+    single_s: float = 0.0
 
 
 def number(index: int) -> str:
@@ -90,8 +86,12 @@ def build(url: str, pending: int, due: int, now: dt.datetime, *, seed: int = 1,
             continue
         at = now - dt.timedelta(seconds=rng.uniform(0, 3600)) if index < due \
             else now + dt.timedelta(seconds=rng.uniform(60, 7 * 86400))
-        chunk.append(retry_queue.NewRetry(campaign_id, record_ids[index], phone_ids[index], at,
-                                          "busy"))
+        retry = retry_queue.NewRetry(campaign_id, record_ids[index], phone_ids[index], at, "busy")
+        if index >= due and built.single_adds < SINGLE_ADDS:
+            built.single_s += _add(factory, [retry], now)
+            built.single_adds += 1
+            continue
+        chunk.append(retry)
         if len(chunk) >= batch:
             built.add_s += _add(factory, chunk, now)
             built.adds += len(chunk)

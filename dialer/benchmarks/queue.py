@@ -7,6 +7,8 @@ and :mod:`dialer.queue_lateness`):
   (:func:`campaigns.store.retry_queue.add_retries`, ``--batch`` rows a
   transaction) vs ``aps_adds_per_s``: APScheduler 3's ``SQLAlchemyJobStore``
   taking ``--aps-jobs`` date jobs in a SQLite file.  Target: ≥ 100 ×.
+  ``single_adds_per_s``: 2,000 of the rows added one per transaction (what
+  one call end costs on SQLite today, where each is its own transaction).
 * ``release_rows_per_s``: timer passes releasing the ``--due`` due rows with
   the compliance check vs ``release_baseline_rows_per_s``: a raw driver
   ``executemany`` UPDATE of the same rows.  Target: ≥ 0.2 ×.
@@ -96,6 +98,7 @@ def run(url: str, lateness_url: str, *, pending: int, due: int, batch: int, aps_
         "db": url.split(":", 1)[0].split("+", 1)[0], "pending": pending, "due": due,
         "queue_adds_per_s": round(adds_per_s), "aps_adds_per_s": round(aps, 1),
         "adds_ratio": round(adds_per_s / aps, 1) if aps else None, "add_batch": batch,
+        "single_adds_per_s": round(built.single_adds / built.single_s) if built.single_s else 0,
         "release_rows_per_s": released["release_rows_per_s"],
         "release_baseline_rows_per_s": released["release_baseline_rows_per_s"],
         "release_ratio": round(released["release_rows_per_s"]
