@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from campaigns import db, localtime, models
+from campaigns.enums import CallOutcome, DialingMode
 from campaigns.store import callbacks as callback_store
 from campaigns.store import users as user_store
 from dialer import app
@@ -80,14 +81,25 @@ def wait_for(predicate: Callable[[], Any], what: str, timeout_s: float = 30.0) -
 
 @pytest.fixture
 def desk(sqlite_url: str, tmp_path: Path) -> Iterator[Web]:
-    web = w.make_web(sqlite_url, tmp_path, now=dt.datetime.now(dt.UTC))
-    campaign_id = data.create_campaign(web.factory, "desk", [LIVE])
+    yield from _site(sqlite_url, tmp_path, [LIVE], DialingMode.PROGRESSIVE)
+
+
+@pytest.fixture
+def preview(sqlite_url: str, tmp_path: Path) -> Iterator[Web]:
+    yield from _site(sqlite_url, tmp_path, [LIVE, data.scripted("617", "08")],
+                     DialingMode.PREVIEW)
+
+
+def _site(url: str, tmp_path: Path, numbers: list[str], mode: DialingMode) -> Iterator[Web]:
+    web = w.make_web(url, tmp_path, now=dt.datetime.now(dt.UTC))
+    campaign_id = data.create_campaign(web.factory, "desk", numbers)
     web.ids["desk"] = campaign_id
     with db.unit_of_work(web.factory) as session:
+        session.get(models.Campaign, campaign_id).dialing_mode = mode
         user = user_store.get_by_name(session, "agent1")
         user.tz = "America/Chicago"
         user_store.join(session, user, session.get(models.Campaign, campaign_id))
-    runner = EngineThread(sqlite_url, talk_s=0.5)
+    runner = EngineThread(url, talk_s=0.5)
     web.ctx.engine = runner.start()
     web.clock[0] = dt.datetime.now(dt.UTC)
     try:
@@ -98,8 +110,11 @@ def desk(sqlite_url: str, tmp_path: Path) -> Iterator[Web]:
 
 
 def _state_until(client: Any, predicate: Callable[[dict], Any], what: str) -> dict:
-    return wait_for(lambda: (lambda s: s if predicate(s) else None)(
-        client.get("/api/agent/state").json()), what)
+    def current() -> dict | None:
+        state = client.get("/api/agent/state").json()
+        return state if predicate(state) else None
+
+    return wait_for(current, what)
 
 
 @pytest.mark.req("F10")
@@ -163,3 +178,26 @@ def test_desk_routes_refuse_staff_strangers_and_other_campaigns(desk: Web) -> No
     skip = desk.client("agent1").post("/api/agent/preview/skip",
                                       json={"record_id": w.add_record(desk, "beta")})
     assert skip.status_code == 403 and w.error_of(skip)["id"] == "not-a-member"
+
+
+@pytest.mark.req("F11")
+def test_preview_shows_the_record_first_then_skip_with_a_reason_or_dial(preview: Web) -> None:
+    agent = preview.client("agent1")
+    agent.post("/api/agent/session", json={"campaign_ids": [preview.ids["desk"]]})
+    agent.post("/api/agent/ready")
+    first = _state_until(agent, lambda s: s["preview"], "an offer")
+    assert first["screen_pop"]["record"]["id"] == first["preview"]["record_id"]
+    assert first["call"] is None  # nothing is dialled before the agent says so
+    skipped = agent.post("/api/agent/preview/skip", json={
+        "record_id": first["preview"]["record_id"], "reason": "needs_research"})
+    assert skipped.status_code == 200, skipped.text
+    second = _state_until(agent, lambda s: s["preview"] and s["preview"]["record_id"]
+                          != first["preview"]["record_id"], "the next offer")
+    dialled = agent.post("/api/agent/preview/dial",
+                         json={"record_id": second["preview"]["record_id"]})
+    assert dialled.status_code == 200, dialled.text
+    wrap = _state_until(agent, lambda s: s["wrap"], "the wrap-up")
+    assert wrap["wrap"]["record_id"] == second["preview"]["record_id"]
+    with db.unit_of_work(preview.factory) as session:
+        attempt = session.get(models.Attempt, first["preview"]["attempt_id"])
+        assert (attempt.outcome, attempt.notes) == (CallOutcome.CANCELLED, "skip:needs_research")

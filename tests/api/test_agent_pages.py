@@ -38,8 +38,8 @@ def test_the_desktop_has_every_control_and_documents_its_keys(lite: Web) -> None
             "preview-skip", "wrapup-form", "disposition", "wrapup-note", "next-call", "cb-date",
             "cb-from", "cb-to", "cb-tz", "cb-number", "cb-new-number", "next-call-check",
             "both-zones", "wrapup-submit"} <= _ids(page.text)
-    assert re.search(r'data-testid="campaign-choice" value="%d" data-name="alpha"'
-                     % lite.ids["alpha"], page.text)
+    assert re.search(rf'data-testid="campaign-choice" value="{lite.ids["alpha"]}" '
+                     r'data-name="alpha"', page.text)
     assert 'data-name="beta"' not in page.text
     assert re.search(r'<form id="wrapup-form" data-testid="wrapup-form" hidden>', page.text)
     assert re.search(r'<fieldset data-testid="next-call" id="next-call" hidden>', page.text)
@@ -84,4 +84,4 @@ def test_my_callbacks_splits_upcoming_due_and_missed(lite: Web) -> None:
             "callback-cancel", "callback-reassign", "callback-note"} <= _ids(pages["upcoming"])
     assert "Upcoming (1)" in pages["due"] and "Missed (1)" in pages["due"]
     assert "<option>agent2</option>" in pages["upcoming"]  # free then: offered for reassign
-    assert 'data-action="/api/callbacks/%d/reschedule"' % upcoming in pages["upcoming"]
+    assert f'data-action="/api/callbacks/{upcoming}/reschedule"' in pages["upcoming"]

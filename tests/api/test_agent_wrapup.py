@@ -51,7 +51,7 @@ def test_the_screen_pop_has_the_record_history_callbacks_and_both_clocks(lite: W
     assert pop["customer_tz"] == w.NY and pop["zones"] == [w.NY]
     assert pop["customer_local_time"].startswith("2026-11-21T10:00:00-05:00")
     assert pop["agent_local_time"].startswith("2026-11-21T09:00:00-06:00")
-    end = dt.datetime.fromisoformat(pop["windows_today"][0][1].replace("Z", "+00:00"))
+    end = dt.datetime.fromisoformat(pop["windows_today"][0][1])
     assert pop["is_legal_now"] and pop["minutes_left"] == (end - lite.clock[0]).seconds // 60 > 0
 
 

@@ -192,7 +192,7 @@ def test_roles_and_campaign_membership_are_enforced_with_the_error_shape(cbweb: 
             ("GET", f"/api/callbacks/{alpha}/notes", None),
             ("POST", f"/api/callbacks/{alpha}/cancel", {"reason": "x"}),
             ("POST", f"/api/callbacks/{alpha}/link", None),
-            ("GET", "/api/callbacks?campaign_id=%d" % cbweb.ids["alpha"], None)):
+            ("GET", f"/api/callbacks?campaign_id={cbweb.ids['alpha']}", None)):
         response = agent2.request(method, path, json=body)
         assert response.status_code == 403, (path, response.text)
         assert w.error_of(response)["id"] == "not-a-member"

@@ -24,8 +24,8 @@ from campaigns.enums import RuleAction
 from campaigns.store import callbacks as callback_store
 from campaigns.store import compliance
 from campaigns.store import rules as rule_store
-from dialer import callbacks_slots
 from dialer import callbacks_service as service
+from dialer import callbacks_slots
 
 #: previous attempts shown in the screen-pop.
 ATTEMPTS_SHOWN = 20

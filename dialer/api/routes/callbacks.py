@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from campaigns import errors as campaign_errors
 from campaigns import models
 from campaigns.enums import CallbackStatus
 from campaigns.store import callbacks as store
@@ -131,7 +132,7 @@ def _instant(text: str | None, field: str) -> dt.datetime | None:
     except ValueError:
         try:
             value = dt.datetime.combine(_forms.parse_date(text, field), dt.time())
-        except Exception:
+        except campaign_errors.InvalidInput:
             raise errors.ApiError(f"{field} {text!r} is not a date or an instant",
                                   fields={field: "not a date"}) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
