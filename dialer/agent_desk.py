@@ -420,11 +420,11 @@ class AgentDesk:
             raise
 
     async def _unseat(self, person: _Person, *, logout: bool) -> None:
-        if person.seated_in is not None and logout:
-            orch = self._running(person.seated_in)
-            if orch is not None:
-                await self._ask(orch, "logout", person.user_id)
-        person.seated_in = None
+        """Leave the current campaign (still logged in to the desk)."""
+        campaign_id, person.seated_in = person.seated_in, None  # first: the logout event
+        orch = self._running(campaign_id) if campaign_id is not None else None
+        if orch is not None and logout:
+            await self._ask(orch, "logout", person.user_id)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro, name="agent-desk")

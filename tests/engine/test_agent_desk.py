@@ -299,3 +299,64 @@ def test_simulated_agents_in_preview_dial_their_offers_and_the_campaign_runs_out
     assert all(a.ended_at is not None and a.disposition for a in attempts)
     assert {a.disposition for a in attempts if a.number_e164.endswith("08")} == {"sale"}
     assert all(not data.overlapping(group) for group in by_record.values())
+
+
+@pytest.mark.req("E9")
+def test_the_timer_pass_runs_the_callbacks_sweep_every_minute(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    swept: list[dt.datetime] = []
+    real = app.callbacks_engine.sweep
+
+    def sweep(session: Any, cfg: Any, now: dt.datetime) -> dict[str, int]:
+        swept.append(now)
+        return real(session, cfg, now)
+
+    monkeypatch.setattr(app.callbacks_engine, "sweep", sweep)
+    t0 = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)  # after any pass the engine makes itself
+
+    async def scenario() -> None:
+        async with _engine(sqlite_url) as engine:
+            loop = asyncio.get_running_loop()
+            for seconds in (0, 30, 61, 90, 122):
+                await loop.run_in_executor(None, engine._on_due,
+                                           t0 + dt.timedelta(seconds=seconds))
+
+    asyncio.run(scenario())
+    assert [(at - t0).total_seconds() for at in swept if at >= t0] == [0, 61, 122]
+
+
+@pytest.mark.req("D3")
+def test_an_agent_follows_their_campaigns_as_they_start_and_stop(
+        sqlite_url: str, make_factory: Any) -> None:
+    factory = make_factory(sqlite_url)
+    first = data.create_campaign(factory, "first", _numbers(1, "03"))
+    second = data.create_campaign(factory, "second", _numbers(1, "03"),
+                                  status=CampaignStatus.PAUSED)
+    dan = _user(factory, "dan", [first, second])
+
+    async def scenario() -> list[tuple[Any, str]]:
+        seen = []
+        async with _engine(sqlite_url) as engine:
+            desk = engine.desk
+            await _until(lambda: _running(engine, first), "the first campaign")
+            state = await desk.login(dan, [second, first])  # the second is not running
+            seen.append((state["campaign_id"], state["state"]))
+            await desk.not_ready(dan, "coffee")
+            _set(factory, first, status=CampaignStatus.PAUSED)
+            _set(factory, second, status=CampaignStatus.ACTIVE)
+            moved = await _until(lambda: desk.state(dan).get("campaign_id") == second
+                                 and desk.state(dan), "the move to the second campaign")
+            seen.append((moved["campaign_id"], f"{moved['state']}:{moved['reason']}"))
+            await desk.logout(dan)
+            seen.append((None, desk.state(dan)["state"]))
+            assert await _refused_id(desk.ready(dan)) == "not-logged-in"
+        return seen
+
+    assert asyncio.run(scenario()) == [(first, "not_ready"), (second, "not_ready:coffee"),
+                                       (None, "logged_out")]
+
+
+async def _refused_id(call: Any) -> str:
+    with pytest.raises(agent_desk.DeskError) as caught:
+        await call
+    return caught.value.error_id
