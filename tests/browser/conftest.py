@@ -108,12 +108,12 @@ class Site:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def dialer(self, *argv: str) -> str:
-        """Run a ``dialer`` command on the site's database; its stdout."""
-        done = subprocess.run([sys.executable, "-m", "dialer", *argv, "--db", self.db_url,
-                               "--config", str(self.config)], capture_output=True,
-                              env=self.env, cwd=self.directory, timeout=120)
-        assert done.returncode == 0, done.stderr.decode()
-        return done.stdout.decode()
+        """Run a ``dialer`` command in this process on the site's database; its stdout."""
+        from tests.clirunner import CliRunner
+
+        result = CliRunner(self.db_url)(*argv, "--config", str(self.config))
+        assert result.code == 0, result.err
+        return result.out
 
     def start(self) -> None:
         with (self.directory / "site.out").open("wb") as out, \
