@@ -360,3 +360,44 @@ async def _refused_id(call: Any) -> str:
     with pytest.raises(agent_desk.DeskError) as caught:
         await call
     return caught.value.error_id
+
+
+@pytest.mark.req("D3")
+def test_humans_and_simulated_agents_share_a_campaign_each_with_their_own_desk(
+        sqlite_url: str, make_factory: Any) -> None:
+    factory = make_factory(sqlite_url)
+    campaign_id = data.create_campaign(factory, "mixed", _numbers(4),
+                                       status=CampaignStatus.PAUSED)
+    hal = _user(factory, "hal", [campaign_id])
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with _engine(sqlite_url, talk_s=0.3, sim_agents=1,
+                           sim_dispositions={"sale": 1.0}) as engine:
+            desk = engine.desk
+            events = desk.subscribe()
+            await desk.login(hal, [campaign_id])
+            await desk.ready(hal)
+            _set(factory, campaign_id, status=CampaignStatus.ACTIVE)
+            deadline = time.monotonic() + 40
+            while True:
+                with factory() as session:
+                    if not session.scalars(select(models.Record.id).where(
+                            models.Record.campaign_id == campaign_id,
+                            models.Record.status == RecordStatus.NEW)).first() \
+                            and not desk.live_calls():
+                        break
+                assert time.monotonic() < deadline, "the campaign did not finish"
+                with contextlib.suppress(TimeoutError):
+                    event = await asyncio.wait_for(events.get(), 0.2)
+                    if event["type"] == "wrap" and event["user_id"] == hal:
+                        await desk.dispose(hal, event["attempt_id"], "not_interested")
+            rows = desk.snapshot()
+            assert {r["is_simulated"] for r in rows} == {True, False}
+            return rows
+
+    asyncio.run(scenario())
+    with factory() as session:
+        attempts = [a for group in data.attempts_by_record(session, campaign_id).values()
+                    for a in group]
+    by_agent = {(a.agent_id == hal, a.disposition) for a in attempts}
+    assert by_agent == {(True, "not_interested"), (False, "sale")}
