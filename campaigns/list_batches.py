@@ -23,10 +23,9 @@ import sys
 from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 from campaigns import lists
-from campaigns.enums import RecordStatus, RejectReason
+from campaigns.enums import RejectReason
 
 _MALFORMED, _NO_VALID = RejectReason.MALFORMED_ROW, RejectReason.NO_VALID_NUMBER
-_NEW = RecordStatus.NEW.value
 
 
 class Setup(NamedTuple):
@@ -35,10 +34,6 @@ class Setup(NamedTuple):
     header: tuple[str, ...]
     mapping: dict[str, Any]
     default_region: str
-    campaign_id: int
-    list_id: int
-    #: the load's instant, as the database driver binds it (``created_at``).
-    now: Any
 
 
 class Built(NamedTuple):
@@ -48,7 +43,8 @@ class Built(NamedTuple):
     rejects: list[tuple[int, RejectReason]]
     #: row index in the chunk of each candidate row (one with a valid number), in order.
     rows: list[int]
-    #: the record tuple of each candidate row (``RecordWriter.RECORD`` order).
+    #: the record tuple of each candidate row (``RecordWriter.RECORD`` order: what
+    #: differs between rows; the list, the campaign and the instant are the writer's).
     records: list[tuple[Any, ...]]
     #: the phone tuples of the candidate rows, row by row (``RecordWriter.PHONE`` order).
     phones: list[tuple[Any, ...]]
@@ -72,7 +68,6 @@ class ChunkBuilder:
 
     def __call__(self, ids: Sequence[int], first_row: int, rows: list[list[str]]) -> Built:
         """Build ``rows`` (the first is data row ``first_row``); ``ids[i]`` is row i's record id."""
-        campaign_id, list_id, now = self.setup.campaign_id, self.setup.list_id, self.setup.now
         parse, zones = self.parse, self._zones
         built = Built([], [], [], [], [])
         rejects, candidates, records, phones, owners = built
@@ -92,15 +87,14 @@ class ChunkBuilder:
                 zone_text = zones.get(number[4])
                 if zone_text is None:
                     zone_text = zones[number[4]] = json.dumps(list(number[4]))
-                phones.append((record_id, campaign_id, e164, raw, kind, position, number[2],
-                               number[3], zone_text, True, now))
+                phones.append((record_id, e164, raw, kind, position, number[2], number[3],
+                               zone_text))
                 owners.append(owner)
             if not seen:
                 rejects.append((index, _NO_VALID))
                 continue
             candidates.append(index)
-            records.append((record_id, campaign_id, list_id, first_row + index, *parsed[:9],
-                            _NEW, 0, 0, now, now))
+            records.append((record_id, first_row + index, *parsed[:9]))
         return built
 
 
@@ -125,7 +119,7 @@ def settle(built: Built, known: set[str], blocked: set[str]) -> Settled:
     blocked:
         Those of the chunk's numbers that a do-not-call list holds.
     """
-    numbers = [phone[2] for phone in built.phones]
+    numbers = [phone[1] for phone in built.phones]
     touched = known | blocked
     if len(set(numbers)) != len(numbers):
         touched |= {n for n, count in collections.Counter(numbers).items() if count > 1}

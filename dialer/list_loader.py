@@ -56,9 +56,8 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
         raise errors.ListFileError(f"{reject_path}: cannot write the reject file "
                                    f"({exc.strerror})", fields={"reject_file": "unwritable"}) from exc
     campaign_id = calling_list.campaign_id
-    writer = list_store.RecordWriter(session, now=now)
-    setup = list_batches.Setup(shape.header, mapping, region, campaign_id, calling_list.id,
-                               writer.bound_now)
+    writer = list_store.RecordWriter(session, calling_list, now=now)
+    setup = list_batches.Setup(shape.header, mapping, region)
     checks = _Checks(session, campaign_id, path, now)
     rejected: collections.Counter[RejectReason] = collections.Counter()
     rows = imported = 0
@@ -107,7 +106,7 @@ class _Checks:
     def settle(self, built: list_batches.Built) -> list_batches.Settled:
         """Decide a chunk; the numbers it imports are known to later chunks."""
         session, campaign_id, now = self.session, self.campaign_id, self.now
-        numbers = {phone[2] for phone in built.phones}
+        numbers = {phone[1] for phone in built.phones}
         known = list_store.known_numbers(session, campaign_id, self.known_filter.maybe(numbers))
         fresh = numbers - known if known else numbers
         if self.dnc_filter is not None:

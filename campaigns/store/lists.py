@@ -9,7 +9,6 @@ PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import operator
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -20,7 +19,7 @@ from campaigns import errors, models
 from campaigns.enums import RecordStatus
 
 _IN_CHUNK = 500
-_e164_of = operator.itemgetter(2)
+_e164_of = operator.itemgetter(1)
 
 
 def get_list(session: Session, key: str, *, campaign: models.Campaign | None = None
@@ -120,33 +119,43 @@ class RecordWriter:
 
     The tuples come ready from :mod:`campaigns.list_batches` (values in the
     form SQLAlchemy would bind them, :data:`RECORD` and :data:`PHONE` order);
-    the writer hands out the record ids and inserts.
+    the writer hands out the record ids and inserts, adding what all rows of
+    the list share.
 
     Parameters
     ----------
     session:
         The load's session; the writer never commits.
+    calling_list:
+        The list the records belong to.
     now:
         The load's instant (``created_at``).
     """
 
-    RECORD = ("id", "campaign_id", "list_id", "source_row", "first_name", "last_name", "email",
-              "language", "raw_state", "raw_zip", "raw_tz", "fields", "custom_fields", "status",
-              "priority", "attempts_count", "created_at", "updated_at")
-    PHONE = ("record_id", "campaign_id", "e164", "raw", "kind", "position", "line_type",
-             "region", "zones", "is_valid", "created_at")
+    #: columns of the record tuples, then those the writer fills in.
+    RECORD = ("id", "source_row", "first_name", "last_name", "email", "language", "raw_state",
+              "raw_zip", "raw_tz", "fields", "custom_fields")
+    PHONE = ("record_id", "e164", "raw", "kind", "position", "line_type", "region", "zones")
+    _RECORD_SAME = ("campaign_id", "list_id", "status", "priority", "attempts_count",
+                    "created_at", "updated_at")
+    _PHONE_SAME = ("campaign_id", "is_valid", "created_at")
 
-    def __init__(self, session: Session, *, now: dt.datetime) -> None:
+    def __init__(self, session: Session, calling_list: models.CallingList, *,
+                 now: dt.datetime) -> None:
         connection = session.connection()
         dialect = connection.dialect
         self._is_sqlite = dialect.name == "sqlite"
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self._record_sql = _insert_sql("record", self.RECORD, mark)
-        self._phone_sql = _insert_sql("phone_number", self.PHONE, mark)
+        # What every row of the load shares is written into the statement: fewer
+        # values to bind per row.  All are integers or an instant we format.
         created_at = models.Record.__table__.c.created_at.type
         process = created_at.dialect_impl(dialect).bind_processor(dialect)
-        #: ``now`` as the driver takes it.
-        self.bound_now = process(now) if process else now
+        instant = _instant_literal(process(now) if process else now)
+        campaign_id, list_id = int(calling_list.campaign_id), int(calling_list.id)
+        self._record_sql = _insert_sql("record", self.RECORD, mark, self._RECORD_SAME, (
+            campaign_id, list_id, f"'{RecordStatus.NEW.value}'", 0, 0, instant, instant))
+        self._phone_sql = _insert_sql("phone_number", self.PHONE, mark, self._PHONE_SAME, (
+            campaign_id, "1" if self._is_sqlite else "true", instant))
         self._next_id: int | None = None
         self._cursor = connection.connection.cursor()
         if self._is_sqlite:
@@ -183,9 +192,26 @@ class RecordWriter:
         self._cursor.close()
 
 
-def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
-    return (f"INSERT INTO {table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join([mark] * len(columns))})")
+def _insert_sql(table: str, columns: Sequence[str], mark: str, same: Sequence[str],
+                values: Sequence[object]) -> str:
+    return (f"INSERT INTO {table} ({', '.join([*columns, *same])}) "
+            f"VALUES ({', '.join([mark] * len(columns) + [str(v) for v in values])})")
+
+
+def _instant_literal(bound: object) -> str:
+    """An instant as the driver would bind it (SQLite: text; PostgreSQL: aware) as SQL text.
+
+    >>> _instant_literal("2026-03-02 15:00:00.000000")
+    "'2026-03-02 15:00:00.000000'"
+    >>> _instant_literal(dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.timezone.utc))
+    "CAST('2026-03-02T15:00:00+00:00' AS TIMESTAMP WITH TIME ZONE)"
+    """
+    if isinstance(bound, str):
+        if not set(bound) <= set("0123456789-:. T"):
+            raise ValueError(f"unexpected instant text {bound!r}")
+        return f"'{bound}'"
+    assert isinstance(bound, dt.datetime) and bound.tzinfo is not None
+    return f"CAST('{bound.isoformat()}' AS TIMESTAMP WITH TIME ZONE)"
 
 
 def record_numbers(session: Session, list_id: int) -> list[tuple[int, str]]:
