@@ -9,24 +9,20 @@ scrub.  Every change writes an audit event.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 from pathlib import Path
-from typing import Any, Iterator
 
 import click
 from sqlalchemy.orm import Session
 
-from campaigns import lists, phones
+from campaigns import dnc_files, lists, phones
 from campaigns.db import utcnow
 from campaigns.store import audit, campaigns as campaign_store, dnc as dnc_store
 from dialer.cli import common
 
 logger = logging.getLogger(__name__)
 
-#: region of numbers without a country code, per registry.
-REGISTRY_REGIONS = {"us-national": "US", "ca-dncl": "CA", "uk-tps": "GB"}
-_BATCH = 5000
+REGISTRY_REGIONS = dnc_files.REGISTRY_REGIONS
 
 
 @click.group("dnc")
@@ -149,47 +145,14 @@ def import_(file: str, source: str, campaign_name: str | None,
     region = _region(default_region or REGISTRY_REGIONS.get(source),
                      app.settings.lists.default_region)
     encoding = lists.detect_encoding(file)
-    now = utcnow()
-    counts = {"lines": 0, "added": 0, "already_listed": 0, "records_marked": 0}
-    unreadable: list[int] = []
     with app.session() as session:
         campaign_id = _campaign_id(session, campaign_name)
-        numbers = _numbers_of(Path(file), encoding, region, counts, unreadable)
-        while batch := list(itertools.islice(numbers, _BATCH)):
-            added = dnc_store.add(session, batch, campaign_id=campaign_id, source=source,
-                                  now=now)
-            counts["added"] += len(added)
-            counts["already_listed"] += len(set(batch)) - len(added)
-            counts["records_marked"] += dnc_store.mark_records(session, added,
-                                                               campaign_id=campaign_id, now=now)
-        scope = dnc_store.scope_for(campaign_id)
-        if source in dnc_store.REGISTRY_SOURCES:
-            dnc_store.record_scrub(session, source, counts["lines"] - len(unreadable), now)
-        audit.record(session, action="dnc.import", entity="dnc_entry", entity_id=scope, at=now,
-                     details={"file": file, "source": source, **counts,
-                              "unreadable": len(unreadable)})
-    payload: dict[str, Any] = {"scope": scope, "source": source, **counts,
-                               "unreadable": len(unreadable),
-                               "unreadable_lines": unreadable[:20]}
-    app.emit(payload, f"{counts['added']} number(s) added to the {scope} list from {file} "
-                      f"({counts['already_listed']} already listed, {len(unreadable)} unreadable "
-                      f"line(s), {counts['records_marked']} record(s) set to dnc)")
-
-
-def _numbers_of(path: Path, encoding: str, region: str, counts: dict[str, int],
-                unreadable: list[int]) -> Iterator[str]:
-    normalise = phones.Normaliser(region)
-    with path.open(encoding=encoding, newline="") as handle:
-        for line_no, line in enumerate(handle, 1):
-            value = line.split("#", 1)[0].replace(",", "").strip()
-            if not value:
-                continue
-            counts["lines"] += 1
-            number = normalise(value)
-            if number is None:
-                unreadable.append(line_no)
-            else:
-                yield number.e164
+        payload = dnc_files.import_file(session, Path(file), encoding=encoding, region=region,
+                                        source=source, campaign_id=campaign_id, now=utcnow(),
+                                        label=file)
+    app.emit(payload, "{added} number(s) added to the {scope} list from {file} ({already_listed} "
+                      "already listed, {unreadable} unreadable line(s), {records_marked} "
+                      "record(s) set to dnc)".format(file=file, **payload))
 
 
 @command.command("list")

@@ -9,9 +9,8 @@ Administrators and supervisors manage the lists; agents have no access.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from pathlib import Path
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any
 
 import phonenumbers
 from fastapi import APIRouter, Query, Request
@@ -20,14 +19,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from campaigns import errors as campaign_errors, lists, models, phones
+from campaigns import dnc_files, errors as campaign_errors, lists, models, phones
 from campaigns.store import audit, dnc as dnc_store
 from dialer.api import auth
 from dialer.api.routes import _admin, _uploads
 
 router = APIRouter(tags=["dnc"])
-REGISTRY_REGIONS = {"us-national": "US", "ca-dncl": "CA", "uk-tps": "GB"}
-IMPORT_BATCH = 5000
+REGISTRY_REGIONS = dnc_files.REGISTRY_REGIONS
 
 
 class DncIn(BaseModel):
@@ -149,54 +147,21 @@ def remove_dnc(session: auth.Db, user: auth.Staff, ctx: auth.Ctx,
             "records_restored": restored}
 
 
-def _numbers_of(path: Path, encoding: str, region: str, counts: dict[str, int],
-                unreadable: list[int]) -> Iterator[str]:
-    """One number a line, any format; blank lines and ``#`` comments skipped."""
-    normalise = phones.Normaliser(region)
-    with path.open(encoding=encoding, newline="") as handle:
-        for line_no, line in enumerate(handle, 1):
-            value = line.split("#", 1)[0].replace(",", "").strip()
-            if not value:
-                continue
-            counts["lines"] += 1
-            number = normalise(value)
-            if number is None:
-                unreadable.append(line_no)
-            else:
-                yield number.e164
-
-
 def _import(ctx: Any, user: auth.Principal, path: Path, fields: dict[str, str],
             filename: str) -> dict[str, Any]:
     source = (fields.get("source") or "import").strip()[:64]
     region = _region(fields.get("region") or REGISTRY_REGIONS.get(source),
                      ctx.settings.lists.default_region)
-    counts = {"lines": 0, "added": 0, "already_listed": 0, "records_marked": 0}
-    unreadable: list[int] = []
     try:
         encoding = lists.detect_encoding(path)
     except campaign_errors.CampaignError as exc:  # name the client's file, not the server's
         exc.args = tuple(str(a).replace(str(path), filename) for a in exc.args)
         raise
-    now = ctx.now()
     with ctx.unit_of_work() as session:
         campaign_id = _campaign_id(session, fields.get("campaign"))
-        numbers = _numbers_of(path, encoding, region, counts, unreadable)
-        while batch := list(itertools.islice(numbers, IMPORT_BATCH)):
-            added = dnc_store.add(session, batch, campaign_id=campaign_id, source=source, now=now)
-            counts["added"] += len(added)
-            counts["already_listed"] += len(set(batch)) - len(added)
-            counts["records_marked"] += dnc_store.mark_records(session, added,
-                                                               campaign_id=campaign_id, now=now)
-        scope = dnc_store.scope_for(campaign_id)
-        if source in dnc_store.REGISTRY_SOURCES:
-            dnc_store.record_scrub(session, source, counts["lines"] - len(unreadable), now)
-        audit.record(session, action="dnc.import", entity="dnc_entry", entity_id=scope,
-                     actor=user.actor, at=now,
-                     details={"file": filename, "source": source, **counts,
-                              "unreadable": len(unreadable)})
-    return {"scope": scope, "source": source, **counts, "unreadable": len(unreadable),
-            "unreadable_lines": unreadable[:20]}
+        return dnc_files.import_file(session, path, encoding=encoding, region=region,
+                                     source=source, campaign_id=campaign_id, now=ctx.now(),
+                                     label=filename, actor=user.actor)
 
 
 @router.post("/api/dnc/import")
