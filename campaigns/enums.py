@@ -117,6 +117,8 @@ class RejectReason(str, enum.Enum):
     DUPLICATE = "duplicate"
     DNC = "dnc"
     MALFORMED_ROW = "malformed_row"
+    #: no number left to import, and one was erased on a person's request (F4).
+    ERASED = "erased"
 
 
 class AgentState(str, enum.Enum):

@@ -5,12 +5,16 @@ the loading process itself turns a chunk of CSV rows into :class:`Built`: the
 record tuples and phone tuples exactly as the store inserts them (ids given by
 the loader), the valid numbers of every row, and the rows already rejected
 (malformed, no valid number).  :func:`settle` then decides the rest of the
-batch against the campaign's numbers and the do-not-call numbers, touching
-only the rows that hold such a number: every other row is imported whole.
+batch against the campaign's numbers, the do-not-call numbers and the erased
+numbers (F4), touching only the rows that hold such a number: every other row
+is imported whole.
 
 The outcome is the same as :func:`campaigns.lists.decide` applied to each row
 in file order (a number is kept by the first row that has it, unless the
-campaign has it already or a DNC list holds it).
+campaign has it already, a DNC list holds it or it was erased), an erased
+number being dropped as a DNC number is: the row keeps its other numbers, and
+a row left with none is rejected as ``duplicate`` if one of its numbers was
+known, else ``erased`` if one was erased, else ``dnc``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import collections
 import json
 import os
 import sys
-from typing import Any, Callable, Iterator, NamedTuple, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any, NamedTuple
 
 from campaigns import lists
 from campaigns.enums import RejectReason
@@ -109,8 +115,9 @@ class Settled(NamedTuple):
     numbers: list[str]
 
 
-def settle(built: Built, known: set[str], blocked: set[str]) -> Settled:
-    """Decide a built chunk given the numbers the campaign has and the DNC numbers.
+def settle(built: Built, known: set[str], blocked: set[str],
+           erased: AbstractSet[str] = frozenset()) -> Settled:
+    """Decide a built chunk given the numbers the campaign has, the DNC and the erased numbers.
 
     Parameters
     ----------
@@ -118,9 +125,11 @@ def settle(built: Built, known: set[str], blocked: set[str]) -> Settled:
         Those of the chunk's numbers that the campaign had before this chunk.
     blocked:
         Those of the chunk's numbers that a do-not-call list holds.
+    erased:
+        Those of the chunk's numbers that were erased on a person's request (F4).
     """
     numbers = [phone[1] for phone in built.phones]
-    touched = known | blocked
+    touched = known | blocked | erased if erased else known | blocked
     if len(set(numbers)) != len(numbers):
         touched |= {n for n, count in collections.Counter(numbers).items() if count > 1}
     if not touched:
@@ -135,11 +144,13 @@ def settle(built: Built, known: set[str], blocked: set[str]) -> Settled:
     for owner in flagged:
         # Phones are in row order: a row's phones are one run of `owners`.
         start, end = bisect.bisect_left(owners, owner), bisect.bisect_right(owners, owner)
-        kept = has_known = False
+        kept = has_known = has_erased = False
         for j in range(start, end):
             number = numbers[j]
             if number in known:
                 has_known = True
+            elif number in erased:
+                has_erased = True
             elif number in blocked:
                 pass
             else:
@@ -149,7 +160,8 @@ def settle(built: Built, known: set[str], blocked: set[str]) -> Settled:
         if kept:
             known.update(numbers[j] for j in range(start, end) if j not in dropped_phones)
         else:
-            dropped_rows[owner] = RejectReason.DUPLICATE if has_known else RejectReason.DNC
+            dropped_rows[owner] = (RejectReason.DUPLICATE if has_known else
+                                   RejectReason.ERASED if has_erased else RejectReason.DNC)
     return _apply(built, numbers, dropped_rows, dropped_phones)
 
 

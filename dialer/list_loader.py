@@ -2,7 +2,8 @@
 
 Rows are read and built into insert-ready tuples in chunks (by worker processes
 for large files, see :mod:`campaigns.list_batches`), each chunk is checked
-against the campaign's numbers and the do-not-call lists, imported rows are
+against the campaign's numbers, the do-not-call lists and the numbers erased on
+a person's request (F4: reject reason ``erased``), imported rows are
 written with batched inserts and rejected rows go to the reject file with
 their reason.  The caller owns the transaction: on error
 nothing is kept.  The command line, the demo and (later) the web upload call it.
@@ -23,6 +24,7 @@ from campaigns import errors, list_batches, lists, models
 from campaigns.enums import RejectReason
 from campaigns.store import dnc as dnc_store
 from campaigns.store import lists as list_store
+from campaigns.store import privacy
 
 logger = logging.getLogger(__name__)
 
@@ -93,15 +95,18 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
 
 
 class _Checks:
-    """Which numbers of a chunk the campaign has already, and which a DNC list holds.
+    """Which numbers of a chunk the campaign has already, which a DNC list holds, and
+    which were erased.
 
     Bloom filters of the campaign's numbers and of its DNC numbers clear most
-    numbers; the database settles the rest.
+    numbers; the database settles the rest.  Erased numbers are asked about once
+    per chunk, and only when something was ever erased.
     """
 
     def __init__(self, session: Session, campaign_id: int, path: Path, now: dt.datetime) -> None:
         self.session, self.campaign_id, self.now = session, campaign_id, now
         self.known_filter, self.dnc_filter = _filters(session, campaign_id, path, now)
+        self.suppression_key = privacy.suppression_key(session)
 
     def settle(self, built: list_batches.Built) -> list_batches.Settled:
         """Decide a chunk; the numbers it imports are known to later chunks."""
@@ -109,10 +114,13 @@ class _Checks:
         numbers = {phone[1] for phone in built.phones}
         known = list_store.known_numbers(session, campaign_id, self.known_filter.maybe(numbers))
         fresh = numbers - known if known else numbers
+        erased: set[str] = set()
+        if self.suppression_key is not None:
+            erased = privacy.is_suppressed(session, fresh, key=self.suppression_key)
         if self.dnc_filter is not None:
             fresh = self.dnc_filter.maybe(fresh)
         blocked = dnc_store.blocked_numbers(session, campaign_id, fresh, now) if fresh else set()
-        settled = list_batches.settle(built, known, blocked)
+        settled = list_batches.settle(built, known, blocked, erased)
         # Only later chunks ask the filter: within this one, `settle` saw them all.
         self.known_filter.update(settled.numbers)
         return settled

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
@@ -29,10 +28,12 @@ from typing import Any
 from sqlalchemy import String, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
-from campaigns import errors, models
+from campaigns import errors, models, phones
 from campaigns.enums import RecordStatus
 from campaigns.store import audit
 
+#: hashes asked about in one ``IN (...)`` (well under SQLite's bound-parameter limit).
+_IN_CHUNK = 2000
 _BLANK_RECORD = {"first_name": "", "last_name": "", "email": "", "raw_state": "", "raw_zip": "",
                  "raw_tz": "", "fields": {}, "custom_fields": {}}
 
@@ -56,24 +57,42 @@ def number_hash(key: bytes, e164: str) -> str:
     >>> number_hash(b"k" * 32, "+12125550100")[:16]
     'ad603086a7e4c223'
     """
-    return hmac.new(key, e164.encode("ascii"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, e164.encode("ascii"), "sha256").hex()
 
 
-def is_suppressed(session: Session, e164s: Iterable[str]) -> set[str]:
-    """Those of ``e164s`` that were erased (the list loader rejects them: ``erased``)."""
+def suppression_key(session: Session) -> bytes | None:
+    """The key of the suppression hashes; None when no number was ever erased.
+
+    A list load asks once, and skips the check altogether on None.
+    """
+    if session.scalars(select(models.ErasureSuppression.id).limit(1)).first() is None:
+        return None
+    return _key(session, create=False)
+
+
+def is_suppressed(session: Session, e164s: Iterable[str], *, key: bytes | None = None
+                  ) -> set[str]:
+    """Those of ``e164s`` that were erased (the list loader rejects them: ``erased``).
+
+    Parameters
+    ----------
+    key:
+        From :func:`suppression_key`, when the caller asks many times (a list load
+        asks once per chunk); by default it is read here.
+    """
     numbers = set(e164s)
     if not numbers:
         return set()
-    key = _key(session, create=False)
+    key = key or _key(session, create=False)
     if key is None:  # nothing was ever erased
         return set()
-    by_hash = {number_hash(key, n): n for n in numbers}
+    by_hash = {hmac.digest(key, n.encode("ascii"), "sha256").hex(): n for n in numbers}
     found: set[str] = set()
     hashes = sorted(by_hash)
-    for start in range(0, len(hashes), 500):
+    for start in range(0, len(hashes), _IN_CHUNK):
         found.update(by_hash[h] for h in session.scalars(
             select(models.ErasureSuppression.number_hash)
-            .where(models.ErasureSuppression.number_hash.in_(hashes[start:start + 500]))))
+            .where(models.ErasureSuppression.number_hash.in_(hashes[start:start + _IN_CHUNK]))))
     return found
 
 
@@ -90,6 +109,31 @@ def _suppress(session: Session, numbers: set[str], now: dt.datetime) -> int:
 
 
 # --------------------------------------------------------------------------- finding a person
+
+
+def subject(phone: str | None, record_id: int | None, region: str) -> dict[str, Any]:
+    """Who an export or erase is about: ``{"phone": e164}`` or ``{"record_id": id}``.
+
+    ``phone`` may be written in any format (``region`` for numbers without a country code).
+
+    Raises
+    ------
+    campaigns.errors.InvalidInput
+        Neither or both given (field ``phone``), or ``phone`` is not a valid number.
+
+    >>> subject("(212) 555-0100", None, "US"), subject(None, 7, "US")
+    ({'phone': '+12125550100'}, {'record_id': 7})
+    """
+    if (phone is None) == (record_id is None):
+        raise errors.InvalidInput("give a phone number or a record id (one of them)",
+                                  fields={"phone": "give a phone number or a record id"})
+    if phone is None:
+        return {"record_id": record_id}
+    number = phones.normalise(phone, region)
+    if number is None or not number.is_valid:
+        raise errors.InvalidInput(f"{phone!r} is not a valid phone number",
+                                  fields={"phone": "not a valid phone number"})
+    return {"phone": number.e164}
 
 
 def find_records(session: Session, *, phone: str | None = None,
@@ -211,6 +255,15 @@ def export(session: Session, *, phone: str | None = None, record_id: int | None 
         "audit": [audit.as_dict(e) for e in _audit_lines(session, record_ids, callback_ids,
                                                           contacts)],
     }
+
+
+def record_export(session: Session, document: dict[str, Any], *, actor: str, out: str,
+                  now: dt.datetime) -> models.AuditEvent:
+    """Audit an export (``out``: where the document went, e.g. a file, ``stdout``, ``api``)."""
+    record_ids = [r["id"] for r in document["records"]]
+    return audit.record(session, action="privacy.export", entity="record", actor=actor,
+                        entity_id=",".join(map(str, record_ids)), at=now,
+                        details={"records": record_ids, "out": out})
 
 
 def _export_record(session: Session, record: models.Record) -> dict[str, Any]:

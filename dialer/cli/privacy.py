@@ -15,9 +15,8 @@ from typing import Any
 
 import click
 
-from campaigns import phones
 from campaigns.db import utcnow
-from campaigns.store import audit, privacy
+from campaigns.store import privacy
 from dialer.cli import common
 
 
@@ -29,12 +28,7 @@ def command() -> None:
 def _subject(phone: str | None, record_id: int | None, region: str) -> dict[str, Any]:
     if (phone is None) == (record_id is None):
         raise common.usage_error("give a phone number or --record ID (one of them)", "phone")
-    if phone is None:
-        return {"record_id": record_id}
-    number = phones.normalise(phone, region)
-    if number is None or not number.is_valid:
-        raise common.usage_error(f"{phone!r} is not a valid phone number", "phone")
-    return {"phone": number.e164}
+    return privacy.subject(phone, record_id, region)
 
 
 _subject_options = [
@@ -61,10 +55,7 @@ def export(phone: str | None, record_id: int | None, out: str | None) -> None:
     now = utcnow()
     with app.session() as session:
         document = privacy.export(session, now=now, **subject)
-        audit.record(session, action="privacy.export", entity="record", actor="cli",
-                     entity_id=",".join(str(r["id"]) for r in document["records"]), at=now,
-                     details={"records": [r["id"] for r in document["records"]],
-                              "out": out or "stdout"})
+        privacy.record_export(session, document, actor="cli", out=out or "stdout", now=now)
     if out is None:
         click.echo(json.dumps(document, ensure_ascii=False, indent=None if app.is_json else 2))
         return

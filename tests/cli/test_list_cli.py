@@ -50,7 +50,8 @@ def test_load_prints_the_summary_and_writes_rejects(cli, campaign, list_file):
     summary = result.json()
     assert {k: summary[k] for k in ("rows", "imported", "rejected", "reject_file")} == {
         "rows": 5, "imported": 2, "reject_file": f"{list_file}.rejects.csv",
-        "rejected": {"no_valid_number": 1, "duplicate": 1, "dnc": 0, "malformed_row": 1}}
+        "rejected": {"no_valid_number": 1, "duplicate": 1, "dnc": 0, "malformed_row": 1,
+                     "erased": 0}}
     assert isinstance(summary["list_id"], int)
     with open(summary["reject_file"], newline="") as handle:
         rejected = list(csv.reader(handle))

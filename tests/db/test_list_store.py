@@ -50,7 +50,7 @@ def test_load_writes_records_and_their_new_valid_numbers(session, csv_file):
     summary = _load(session, campaign, csv_file)
     assert (summary["rows"], summary["imported"]) == (5, 2)
     assert summary["rejected"] == {"no_valid_number": 1, "duplicate": 1, "dnc": 0,
-                                   "malformed_row": 1}
+                                   "malformed_row": 1, "erased": 0}
     records = session.scalars(select(models.Record).order_by(models.Record.id)).all()
     assert [(r.first_name, r.source_row, r.raw_state, r.raw_zip) for r in records] == [
         ("Ann", 1, "DC", "20500"), ("Di", 4, "", "")]
