@@ -248,15 +248,7 @@ def may_dial(target: Target, at: dt.datetime) -> Decision:
             raise errors.InvalidInput(f"instant {at.isoformat()} has no zone or offset",
                                       fields={"at": "naive"})
         return _blocked(target._static)
-    plan = target._plan
-    until: dt.datetime | None = None
-    requested = target._requested
-    if requested is not None:
-        window = target.requested_window
-        if window is None:
-            plan = requested
-        elif window[0] <= at < window[1]:
-            plan, until = requested, window[1]
+    plan, until = _plan_at(target, at)
     reasons: tuple[str, ...] = ()
     for zone, table, weekly, closed, is_special, transitions in plan.fast:
         local = at.astimezone(zone)
@@ -346,6 +338,20 @@ def _check_special(table: calling_plan.Table, local: dt.datetime, minute: int,
     return False, tuple(reasons), end
 
 
+def _plan_at(target: Target, at: dt.datetime
+             ) -> tuple[calling_plan.Plan, dt.datetime | None]:
+    """The plan in force at ``at`` and, inside a customer's requested window, its end."""
+    requested = target._requested
+    if requested is None:
+        return target._plan, None
+    window = target.requested_window
+    if window is None:
+        return requested, None
+    if window[0] <= at < window[1]:
+        return requested, window[1]
+    return target._plan, None
+
+
 def _judge(target: Target, at: dt.datetime, want_lift: bool
            ) -> tuple[bool, tuple[str, ...], dt.datetime | None, dt.datetime | None]:
     """(allowed, reasons, allowed_until, earliest instant the block may lift or None)."""
@@ -354,15 +360,7 @@ def _judge(target: Target, at: dt.datetime, want_lift: bool
                                   fields={"at": "naive"})
     if target._static:
         return False, target._static, None, None
-    plan = target._plan
-    until: dt.datetime | None = None
-    requested = target._requested
-    if requested is not None:
-        window = target.requested_window
-        if window is None:
-            plan = requested
-        elif window[0] <= at < window[1]:
-            plan, until = requested, window[1]
+    plan, until = _plan_at(target, at)
     reasons: list[str] = []
     lift = at
     is_never = False
