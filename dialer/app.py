@@ -42,14 +42,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaigns import calling_rules, models
 from campaigns.enums import CampaignStatus, DialingMode
-from campaigns.store import retry_queue
+from campaigns.store import engine_queries, retry_queue
 from dialer import (
     agent_desk,
     agents,
     callbacks_engine,
     db_hopper,
     db_thread,
-    engine_queries,
     orchestrator,
     pacing,
     recording,

@@ -30,12 +30,11 @@ from sqlalchemy.orm import Session
 
 from campaigns import abandonment, caller_ids, calling_hours, calling_rules, models
 from campaigns.store import caller_ids as caller_id_store
-from campaigns.store import compliance, hopper, outcomes
+from campaigns.store import compliance, engine_queries, hopper, outcomes
 from dialer import (
     callbacks_config,
     callbacks_engine,
     db_thread,
-    engine_queries,
     orchestrator,
 )
 

@@ -1,7 +1,5 @@
 """Queries only the running engine needs: recovery after a crash, idle checks, agent history.
 
-They belong in ``campaigns/store`` by the layout rule; they live here until the
-store's owner adopts them (each function is a short, self-contained query).
 Nothing here commits: the caller's unit of work does.
 """
 
