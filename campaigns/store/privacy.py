@@ -33,7 +33,7 @@ from campaigns.enums import RecordStatus
 from campaigns.store import audit
 
 #: hashes asked about in one ``IN (...)`` (well under SQLite's bound-parameter limit).
-_IN_CHUNK = 2000
+_IN_CHUNK = 10_000
 _BLANK_RECORD = {"first_name": "", "last_name": "", "email": "", "raw_state": "", "raw_zip": "",
                  "raw_tz": "", "fields": {}, "custom_fields": {}}
 
