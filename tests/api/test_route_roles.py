@@ -139,10 +139,14 @@ SESSION_ENDING = {("POST", "/api/auth/logout"), ("POST", "/logout")}
 # --------------------------------------------------------------------------- the site
 
 
-def _seed(web: Web, campaign: str, agent: str) -> dict[str, Any]:
+#: beta's customer: nothing agent1 reads may show them.
+BETA_CUSTOMER = {"first": "Zelda", "last": "Quixote", "numbers": ("+12125550299",)}
+
+
+def _seed(web: Web, campaign: str, agent: str, **customer: Any) -> dict[str, Any]:
     """A record (and its list), an attempt, a callback with a note, a finished import job,
     an outbox message, a webhook with a delivery in ``campaign``; their ids by parameter."""
-    record_id = world.add_record(web, campaign, first=campaign.title())
+    record_id = world.add_record(web, campaign, **(customer or {"first": campaign.title()}))
     callback_id = world.add_callback(web, record_id, owner=agent)
     attempt_id = world.add_attempt(web, record_id, agent=agent)
     campaign_id = web.ids[campaign]
@@ -181,7 +185,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     engine.dispose()
     web = world.make_web(url, tmp_path)
     try:
-        alpha, beta = _seed(web, "alpha", "agent1"), _seed(web, "beta", "agent2")
+        alpha = _seed(web, "alpha", "agent1")
+        beta = _seed(web, "beta", "agent2", **BETA_CUSTOMER)
         with db.unit_of_work(web.factory) as session:
             _, admin_token = web_auth.create_token(session, web.ids["admin"], "t", now=NOW)
             admin_token_id = admin_token.id
@@ -450,6 +455,26 @@ def test_an_agent_never_reaches_another_campaigns_objects(site, probe) -> None:
             if row[field] == site.beta["campaign_id"]] == []
     seen = send(site.clients["admin"], method, path, site.beta, params=query, body=body).json()
     assert [row for row in seen[key] if row[field] == site.beta["campaign_id"]]  # not vacuous
+
+
+@pytest.mark.req("F18")
+@pytest.mark.req("F2")
+def test_nothing_an_agent_reads_shows_another_campaigns_customer(site) -> None:
+    """Every page and API read open to agents, as agent1: beta's customer is never in it."""
+    number = BETA_CUSTOMER["numbers"][0]
+    secrets = (BETA_CUSTOMER["last"], number, number[2:], f"{number[-7:-4]}-{number[-4:]}")
+    read = 0
+    for (method, path), role in sorted(ROLE_OF.items()):
+        if method != "GET" or role == P or "agent1" not in ALLOWED[role]:
+            continue
+        response = send(site.clients["agent1"], method, path, site.alpha)
+        if response.is_stream_consumed:
+            read += 1
+            assert not [s for s in secrets if s in response.text], (path, response.text[:300])
+    assert read >= 15
+    everything = site.clients["admin"].get("/api/records").text + site.clients["admin"].get(
+        "/api/callbacks").text
+    assert all(s in everything for s in secrets[:3])  # the probe can see them
 
 
 @pytest.mark.req("F18")
