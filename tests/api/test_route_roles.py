@@ -527,3 +527,12 @@ def test_customer_pages_answer_without_login_and_explain_a_bad_link(site) -> Non
     for path in ("/healthz", "/openapi.json", "/docs", "/login", "/static/app.css"):
         assert anonymous.get(path).status_code == 200, path
     assert anonymous.get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+@pytest.mark.req("F18")
+def test_unknown_api_paths_and_methods_answer_the_error_shape(site) -> None:
+    admin = site.clients["admin"]
+    error_of(admin.get("/api/no-such-thing"), 404, "not-found")
+    error_of(admin.delete("/api/records"), 405, "method-not-allowed")
+    error_of(site.anonymous.get("/api/records/not-a-number"), 401, "not-authenticated")
+    assert error_of(admin.get("/api/records/not-a-number"), 422, "invalid-input")["fields"]
