@@ -9,7 +9,8 @@ callbacks, notifications and webhook deliveries deleted, attempt rows kept
 for compliance counting (abandonment, attempt caps) without number, notes or
 caller's details; each erased number leaves only a keyed hash
 (HMAC-SHA256 under the database's random key, :class:`models.PrivacyKey`), which
-:func:`is_suppressed` checks so a list load rejects it (reason ``erased``).
+:func:`is_suppressed` checks (and :func:`suppression_check`, once per chunk of a
+list load) so a list load rejects it (reason ``erased``).
 
 The audit is append-only: its events stay, and the erase adds one that names
 record ids and counts only.  DNC entries stay too (a person who asked not to be
@@ -20,18 +21,21 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import String, cast, delete, or_, select
+from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from campaigns import errors, models, phones
 from campaigns.enums import RecordStatus
 from campaigns.store import audit
 
+#: up to this many erased numbers, a list load keeps their hashes in memory (32 bytes each).
+SUPPRESSION_IN_MEMORY_MAX = 200_000
 #: hashes asked about in one ``IN (...)`` (well under SQLite's bound-parameter limit).
 _IN_CHUNK = 10_000
 _BLANK_RECORD = {"first_name": "", "last_name": "", "email": "", "raw_state": "", "raw_zip": "",
@@ -61,13 +65,33 @@ def number_hash(key: bytes, e164: str) -> str:
 
 
 def suppression_key(session: Session) -> bytes | None:
-    """The key of the suppression hashes; None when no number was ever erased.
-
-    A list load asks once, and skips the check altogether on None.
-    """
+    """The key of the suppression hashes; None when no number was ever erased."""
     if session.scalars(select(models.ErasureSuppression.id).limit(1)).first() is None:
         return None
     return _key(session, create=False)
+
+
+def suppression_check(session: Session, *, in_memory_max: int = SUPPRESSION_IN_MEMORY_MAX
+                      ) -> Callable[[Iterable[str]], set[str]] | None:
+    """What a list load asks about each chunk: which of these numbers were erased.
+
+    None when no number was ever erased (the load skips the check).  Up to
+    ``in_memory_max`` entries, their hashes are read once and each number costs
+    one HMAC; past that, each call is one query (:func:`is_suppressed`).
+    """
+    key = suppression_key(session)
+    if key is None:
+        return None
+    entry = models.ErasureSuppression
+    count = session.scalar(select(func.count()).select_from(entry)) or 0
+    if count > in_memory_max:
+        return functools.partial(is_suppressed, session, key=key)
+    hashes = frozenset(bytes.fromhex(h) for h in session.scalars(select(entry.number_hash)))
+
+    def among(e164s: Iterable[str]) -> set[str]:
+        return {n for n in e164s if hmac.digest(key, n.encode("ascii"), "sha256") in hashes}
+
+    return among
 
 
 def is_suppressed(session: Session, e164s: Iterable[str], *, key: bytes | None = None
@@ -77,8 +101,8 @@ def is_suppressed(session: Session, e164s: Iterable[str], *, key: bytes | None =
     Parameters
     ----------
     key:
-        From :func:`suppression_key`, when the caller asks many times (a list load
-        asks once per chunk); by default it is read here.
+        From :func:`suppression_key`, when the caller asks many times; by default it is
+        read here.
     """
     numbers = set(e164s)
     if not numbers:

@@ -93,7 +93,19 @@ def test_erase_removes_personal_data_keeps_attempts_and_a_hash_only(session, tra
 @pytest.mark.req("F4")
 def test_nothing_is_suppressed_before_anything_is_erased(session, trail):
     assert privacy.is_suppressed(session, ANA) == set()
+    assert privacy.suppression_check(session) is None  # a list load skips the check
     assert session.scalars(select(models.PrivacyKey)).all() == []
+
+
+@pytest.mark.req("F4")
+@pytest.mark.parametrize("in_memory_max", [0, 1000])
+def test_a_list_loads_check_finds_the_erased_numbers_by_query_or_in_memory(session, trail,
+                                                                          in_memory_max):
+    privacy.erase(session, record_id=trail.world.record.id, actor="admin", now=NOW)
+    check = privacy.suppression_check(session, in_memory_max=in_memory_max)
+    assert check is not None
+    assert check([*ANA, "+12125550177", "+12125550123"]) == set(ANA)
+    assert check([]) == set() and check(["+12125550177"]) == set()
 
 
 @pytest.mark.req("F4")
