@@ -131,7 +131,7 @@ def body(error_id: str, message: str, fields: dict[str, str] | None = None) -> d
 
 def _domain(request: Request, exc: Exception) -> JSONResponse:
     status = status_of(exc)
-    if status >= 500:
+    if status == 500:  # unexpected: the log has the details, the client a generic answer
         logger.error("request failed: %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse(body("internal-error", "the server failed; see its log"), status)
     message = getattr(exc, "message", "") or str(exc)

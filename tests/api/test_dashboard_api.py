@@ -181,9 +181,7 @@ def test_supervisors_force_an_agent_not_ready_or_out_through_the_desk(web) -> No
 def test_forcing_without_an_engine_is_503(web_sqlite) -> None:
     response = web_sqlite.client("admin").post(
         f"/api/agents/{web_sqlite.ids['agent1']}/force-not-ready")
-    # errors.py turns every status >= 500 into "internal-error"; the id should be
-    # "engine-not-running" once it lets 503 through (asked of the lead).
-    error_of(response, 503)
+    assert error_of(response, 503)["id"] == "engine-not-running"
 
 
 def _counted(shown: dict[str, Any]) -> int:
