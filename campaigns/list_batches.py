@@ -1,9 +1,10 @@
 """Insert-ready batches of a list load: rows -> record and phone tuples, then the batch's decisions.
 
-Pure: no SQL here.  A parsing worker (``python -m campaigns.list_batches``) or
-the loading process itself turns a chunk of CSV rows into :class:`Built`: the
-record tuples and phone tuples exactly as the store inserts them (ids given by
-the loader), the valid numbers of every row, and the rows already rejected
+Pure: no SQL here.  Worker processes (``python -m campaigns.list_batches``),
+which read the file themselves, or the loading process itself turn a chunk of
+CSV rows into :class:`Built`: the record tuples and phone tuples exactly as the
+store inserts them (keyed by the row's number in the file, from which the store
+derives the record id), the valid numbers of every row, and the rows already rejected
 (malformed, no valid number).  :func:`settle` then decides the rest of the
 batch against the campaign's numbers, the do-not-call numbers and the erased
 numbers (F4), touching only the rows that hold such a number: every other row
@@ -24,7 +25,7 @@ import collections
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from typing import Any, NamedTuple
 
@@ -49,10 +50,12 @@ class Built(NamedTuple):
     rejects: list[tuple[int, RejectReason]]
     #: row index in the chunk of each candidate row (one with a valid number), in order.
     rows: list[int]
-    #: the record tuple of each candidate row (``RecordWriter.RECORD`` order: what
-    #: differs between rows; the list, the campaign and the instant are the writer's).
+    #: the record tuple of each candidate row (``RecordWriter.RECORD`` order, the
+    #: ``source_row`` first: what differs between rows; the id, the list, the
+    #: campaign and the instant are the writer's).
     records: list[tuple[Any, ...]]
-    #: the phone tuples of the candidate rows, row by row (``RecordWriter.PHONE`` order).
+    #: the phone tuples of the candidate rows, row by row (``RecordWriter.PHONE`` order,
+    #: the ``source_row`` of their record first).
     phones: list[tuple[Any, ...]]
     #: for each phone tuple, the index of its candidate row in ``rows``.
     owners: list[int]
@@ -72,8 +75,8 @@ class ChunkBuilder:
         self.setup = setup
         self._zones: dict[tuple[str, ...], str] = {}
 
-    def __call__(self, ids: Sequence[int], first_row: int, rows: list[list[str]]) -> Built:
-        """Build ``rows`` (the first is data row ``first_row``); ``ids[i]`` is row i's record id."""
+    def __call__(self, first_row: int, rows: list[list[str]]) -> Built:
+        """Build ``rows``, the first of which is data row ``first_row``."""
         parse, zones = self.parse, self._zones
         built = Built([], [], [], [], [])
         rejects, candidates, records, phones, owners = built
@@ -82,7 +85,7 @@ class ChunkBuilder:
             if parsed is None:
                 rejects.append((index, _MALFORMED))
                 continue
-            record_id = ids[index]
+            source_row = first_row + index
             owner = len(candidates)
             seen: list[str] = []
             for raw, kind, position, number in parsed[9]:
@@ -93,14 +96,14 @@ class ChunkBuilder:
                 zone_text = zones.get(number[4])
                 if zone_text is None:
                     zone_text = zones[number[4]] = json.dumps(list(number[4]))
-                phones.append((record_id, e164, raw, kind, position, number[2], number[3],
+                phones.append((source_row, e164, raw, kind, position, number[2], number[3],
                                zone_text))
                 owners.append(owner)
             if not seen:
                 rejects.append((index, _NO_VALID))
                 continue
             candidates.append(index)
-            records.append((record_id, first_row + index, *parsed[:9]))
+            records.append((source_row, *parsed[:9]))
         return built
 
 
@@ -176,69 +179,112 @@ def _apply(built: Built, numbers: list[str], dropped_rows: dict[int, RejectReaso
 
 
 class Chunk(NamedTuple):
-    """Consecutive data rows: the first one's ``source_row``, the rows as read, built."""
+    """Consecutive data rows, decided: how many, and what becomes of them."""
 
+    #: the ``source_row`` of the first row (1 = first data row of the file).
     first_row: int
-    raw: list[list[str]]
-    built: Built
+    count: int
+    settled: Settled
 
 
-def built_chunks(path: str | os.PathLike[str], shape: lists.FileShape, setup: Setup,
-                 reserve: Callable[[int], Sequence[int]], *, batch_size: int,
-                 workers: int = 0) -> Iterator[Chunk]:
-    """Read ``path`` in chunks and build them, in order, holding a few chunks at most.
+#: decides a built chunk (the loader's checks against the database).
+Settle = Callable[[Built], Settled]
+#: writes one rejected row, as read, with its reason.
+Reject = Callable[[list[str], RejectReason], None]
+
+
+def settled_chunks(path: str | os.PathLike[str], shape: lists.FileShape, setup: Setup,
+                   settle: Settle, reject: Reject, *, batch_size: int,
+                   workers: int = 0) -> Iterator[Chunk]:
+    """Read, build and settle ``path`` chunk by chunk, in order; rejected rows go to ``reject``.
+
+    Each chunk is settled once the caller is done with the one before (the
+    numbers it imported are in the database).  Rejected rows are written in
+    file order.
 
     Parameters
     ----------
-    reserve:
-        Gives the record ids of a chunk's rows (one per row, rejected rows' ids unused).
     workers:
-        Processes that build while this one goes on reading (and the caller
-        writes); 0 builds here.
+        Processes that read and build the file (each its share of the chunks)
+        while this one settles and writes; 0 does everything here.
     """
-    chunks = lists.chunked(lists.read_rows(path, shape), batch_size)
-    first = 1
     if workers <= 0:
         build = ChunkBuilder(setup)
-        for raw in chunks:
-            yield Chunk(first, raw, build(reserve(len(raw)), first, raw))
+        first = 1
+        for raw in lists.chunked(lists.read_rows(path, shape), batch_size):
+            settled = settle(build(first, raw))
+            for index, reason in settled.rejects:
+                reject(raw[index], reason)
+            yield Chunk(first, len(raw), settled)
             first += len(raw)
         return
-    pool = [lists.Worker(tuple(setup), module=__name__) for _ in range(workers)]
+    job = (tuple(setup), os.fspath(path), shape.encoding, shape.delimiter, batch_size)
+    pool = [lists.Worker((*job, number, workers), module=__name__) for number in range(workers)]
     try:
-        # One chunk in flight per worker: each builds its next chunk while the
-        # caller writes the last one, and no pipe can fill up both ways at once.
-        pending: collections.deque[tuple[int, list[list[str]], lists.Worker]] = \
-            collections.deque()
-        for raw in chunks:
-            worker = pool[len(pending)] if len(pending) < workers else None
-            if worker is None:
-                start, done, worker = pending.popleft()
-                yield Chunk(start, done, Built(*worker.receive()))
-            worker.send((reserve(len(raw)), first, raw))
-            pending.append((first, raw, worker))
-            first += len(raw)
-        while pending:
-            start, done, worker = pending.popleft()
-            yield Chunk(start, done, Built(*worker.receive()))
+        yield from _from_workers(pool, settle, reject, batch_size)
     finally:
         for worker in pool:
             worker.close()
 
 
+def _from_workers(pool: list[lists.Worker], settle: Settle, reject: Reject,
+                  batch_size: int) -> Iterator[Chunk]:
+    """Chunk ``i`` comes from worker ``i % len(pool)``, with the rejected rows of its chunk before.
+
+    The loading process never reads the file: a worker keeps the rows of its
+    last chunk and, with its next chunk, sends those that chunk rejected.
+    """
+    # reasons of the rejected rows of the chunks whose rows are still to come, in order
+    waiting: collections.deque[list[RejectReason]] = collections.deque()
+    index, finished = 0, 0
+    while finished < len(pool):
+        worker = pool[index % len(pool)]
+        rows, built, count = worker.receive()
+        if index >= len(pool):
+            for row, reason in zip(rows, waiting.popleft(), strict=True):
+                reject(row, reason)
+        if built is None:
+            finished += 1
+        else:
+            settled = settle(Built(*built))
+            worker.send([row for row, _ in settled.rejects])
+            waiting.append([reason for _, reason in settled.rejects])
+            yield Chunk(index * batch_size + 1, count, settled)
+        index += 1
+
+
 def serve(stdin: Any, stdout: Any) -> None:
-    """The worker's loop: a :class:`Setup`, then ``(ids, first_row, rows)`` in, Built out."""
-    build = ChunkBuilder(Setup(*lists.read_frame(stdin)))
-    while True:
-        try:
-            ids, first_row, rows = lists.read_frame(stdin)
-        except EOFError:
-            return
-        lists.write_frame(stdout, tuple(build(ids, first_row, rows)))
+    """The worker's loop (see :func:`_from_workers`).
+
+    In: the job (setup, file, encoding, delimiter, chunk size, this worker's
+    number, workers), then after each chunk sent the indexes of its rejected
+    rows.  Out: ``(rejected rows of my previous chunk, built chunk and its row
+    count)``, and at the end ``(rejected rows of my last chunk, None)``.
+    """
+    setup, path, encoding, delimiter, size, number, workers = lists.read_frame(stdin)
+    build = ChunkBuilder(Setup(*setup))
+    shape = lists.FileShape(encoding, delimiter, tuple(setup[0]))
+    chunks = lists.chunked(lists.read_rows(path, shape), size)
+    last: list[list[str]] | None = None
+    for index, raw in enumerate(chunks):
+        if index % workers != number:
+            continue
+        built = build(index * size + 1, raw)
+        lists.write_frame(stdout, (_asked(stdin, last), tuple(built), len(raw)))
+        last = raw
+    lists.write_frame(stdout, (_asked(stdin, last), None, 0))
+
+
+def _asked(stdin: Any, rows: list[list[str]] | None) -> list[list[str]]:
+    """The rows of ``rows`` the loading process asks for (none before the first chunk)."""
+    return [] if rows is None else [rows[i] for i in lists.read_frame(stdin)]
 
 
 if __name__ == "__main__":
     # Run as a worker: use the package's module so that what is pickled names it.
     from campaigns import list_batches as _module
 
-    _module.serve(sys.stdin.buffer, sys.stdout.buffer)
+    try:
+        _module.serve(sys.stdin.buffer, sys.stdout.buffer)
+    except (BrokenPipeError, EOFError):
+        sys.exit(1)  # the loading process stopped (it reports why)

@@ -480,16 +480,16 @@ class Worker:
                                        f"(exit {self.process.wait()})") from None
 
     def close(self) -> None:
-        if self.process.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.process.stdin.close()
+        """Close both pipes (a worker waiting on either then stops) and reap the process."""
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
 
 
 def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:

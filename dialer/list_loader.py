@@ -1,7 +1,8 @@
 """Load a calling-list file into a list: the unit of work behind ``dialer list load``.
 
 Rows are read and built into insert-ready tuples in chunks (by worker processes
-for large files, see :mod:`campaigns.list_batches`), each chunk is checked
+that read the file themselves for large files, see :mod:`campaigns.list_batches`),
+each chunk is checked
 against the campaign's numbers, the do-not-call lists and the numbers erased on
 a person's request (F4: reject reason ``erased``), imported rows are
 written with batched inserts and rejected rows go to the reject file with
@@ -65,15 +66,13 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
     rows = imported = 0
     bar = tqdm(unit=" rows", disable=not show_progress, file=sys.stderr, mininterval=0.5)
     try:
-        for chunk in list_batches.built_chunks(path, shape, setup, writer.reserve_ids,
-                                               batch_size=batch_size, workers=workers):
-            settled = checks.settle(chunk.built)
-            for index, reason in settled.rejects:
-                rejected[reason] += 1
-                rejects.write(chunk.raw[index], reason)
+        for chunk in list_batches.settled_chunks(path, shape, setup, checks.settle, rejects.write,
+                                                 batch_size=batch_size, workers=workers):
+            settled = chunk.settled
+            rejected.update(reason for _, reason in settled.rejects)
             imported += writer.insert(settled.records, settled.phones)
-            rows += len(chunk.raw)
-            bar.update(len(chunk.raw))
+            rows += chunk.count
+            bar.update(chunk.count)
     except BaseException:
         rejects.close()
         reject_path.unlink(missing_ok=True)

@@ -118,9 +118,11 @@ class RecordWriter:
     """Writes imported rows of one list in batches (DBAPI ``executemany``, no ORM objects).
 
     The tuples come ready from :mod:`campaigns.list_batches` (values in the
-    form SQLAlchemy would bind them, :data:`RECORD` and :data:`PHONE` order);
-    the writer hands out the record ids and inserts, adding what all rows of
-    the list share.
+    form SQLAlchemy would bind them, :data:`RECORD` and :data:`PHONE` order),
+    keyed by the row's number in the file; the writer gives each record its
+    id and adds what all rows of the list share.  On SQLite a record's id is
+    the largest id before the load plus its row number, computed by the
+    statement itself; on PostgreSQL ids come from the sequence, batch by batch.
 
     Parameters
     ----------
@@ -132,9 +134,10 @@ class RecordWriter:
         The load's instant (``created_at``).
     """
 
-    #: columns of the record tuples, then those the writer fills in.
-    RECORD = ("id", "source_row", "first_name", "last_name", "email", "language", "raw_state",
+    #: columns of the record tuples (then the id and those the writer fills in).
+    RECORD = ("source_row", "first_name", "last_name", "email", "language", "raw_state",
               "raw_zip", "raw_tz", "fields", "custom_fields")
+    #: columns of the phone tuples, the first being the record's ``source_row``.
     PHONE = ("record_id", "e164", "raw", "kind", "position", "line_type", "region", "zones")
     _RECORD_SAME = ("campaign_id", "list_id", "status", "priority", "attempts_count",
                     "created_at", "updated_at")
@@ -145,26 +148,40 @@ class RecordWriter:
         connection = session.connection()
         dialect = connection.dialect
         self._is_sqlite = dialect.name == "sqlite"
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
         # What every row of the load shares is written into the statement: fewer
         # values to bind per row.  All are integers or an instant we format.
         created_at = models.Record.__table__.c.created_at.type
         process = created_at.dialect_impl(dialect).bind_processor(dialect)
         instant = _instant_literal(process(now) if process else now)
         campaign_id, list_id = int(calling_list.campaign_id), int(calling_list.id)
-        self._record_sql = _insert_sql("record", self.RECORD, mark, self._RECORD_SAME, (
-            campaign_id, list_id, f"'{RecordStatus.NEW.value}'", 0, 0, instant, instant))
-        self._phone_sql = _insert_sql("phone_number", self.PHONE, mark, self._PHONE_SAME, (
-            campaign_id, "1" if self._is_sqlite else "true", instant))
-        self._next_id: int | None = None
+        record_same = (campaign_id, list_id, f"'{RecordStatus.NEW.value}'", 0, 0, instant, instant)
+        phone_same = (campaign_id, "1" if self._is_sqlite else "true", instant)
         self._cursor = connection.connection.cursor()
         if self._is_sqlite:
+            # The list row was written first in this transaction, so this connection
+            # holds SQLite's write lock: nobody else can take the ids after the largest.
+            self._cursor.execute("SELECT coalesce(max(id), 0) FROM record")
+            base = int(self._cursor.fetchone()[0])
+            marks = [f"?1 + {base}"] + [f"?{i}" for i in range(1, len(self.RECORD) + 1)]
+            self._record_sql = _insert_sql("record", ("id", *self.RECORD), marks,
+                                           self._RECORD_SAME, record_same)
+            marks = [f"? + {base}"] + ["?"] * (len(self.PHONE) - 1)
+            self._phone_sql = _insert_sql("phone_number", self.PHONE, marks, self._PHONE_SAME,
+                                          phone_same)
             # A larger page cache (64 MiB) for the load: random E.164 keys touch
             # index pages all over the file (at 1M rows, 20% faster than 16 MiB).
             self._cursor.execute("PRAGMA cache_size = -65536")
+        else:
+            self._record_sql = _insert_sql("record", ("id", *self.RECORD),
+                                           ["%s"] * (len(self.RECORD) + 1), self._RECORD_SAME,
+                                           record_same)
+            self._phone_sql = _insert_sql("phone_number", self.PHONE, ["%s"] * len(self.PHONE),
+                                          self._PHONE_SAME, phone_same)
 
     def insert(self, records: list[tuple[Any, ...]], phones: list[tuple[Any, ...]]) -> int:
         """Insert record tuples, then phone tuples; returns the records written."""
+        if not self._is_sqlite and records:
+            records, phones = self._with_ids(records, phones)
         if records:
             self._cursor.executemany(self._record_sql, records)
         if phones:
@@ -174,28 +191,23 @@ class RecordWriter:
             self._cursor.executemany(self._phone_sql, phones)
         return len(records)
 
-    def reserve_ids(self, count: int) -> Sequence[int]:
-        """Record ids for ``count`` rows (ids of rows that end up rejected stay unused)."""
-        if self._is_sqlite:
-            if self._next_id is None:
-                # The list row was written first in this transaction, so this connection
-                # holds SQLite's write lock: nobody else can take these ids.
-                self._cursor.execute("SELECT coalesce(max(id), 0) FROM record")
-                self._next_id = self._cursor.fetchone()[0] + 1
-            first, self._next_id = self._next_id, self._next_id + count
-            return range(first, first + count)
+    def _with_ids(self, records: list[tuple[Any, ...]], phones: list[tuple[Any, ...]]
+                  ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """PostgreSQL: the tuples with record ids from the sequence in place of row numbers."""
         self._cursor.execute("SELECT nextval(pg_get_serial_sequence('record', 'id')) "
-                             "FROM generate_series(1, %s)", (count,))
-        return [row[0] for row in self._cursor.fetchall()]
+                             "FROM generate_series(1, %s)", (len(records),))
+        ids = {record[0]: row[0] for record, row in zip(records, self._cursor.fetchall())}
+        return ([(ids[record[0]], *record) for record in records],
+                [(ids[phone[0]], *phone[1:]) for phone in phones])
 
     def close(self) -> None:
         self._cursor.close()
 
 
-def _insert_sql(table: str, columns: Sequence[str], mark: str, same: Sequence[str],
+def _insert_sql(table: str, columns: Sequence[str], marks: Sequence[str], same: Sequence[str],
                 values: Sequence[object]) -> str:
     return (f"INSERT INTO {table} ({', '.join([*columns, *same])}) "
-            f"VALUES ({', '.join([mark] * len(columns) + [str(v) for v in values])})")
+            f"VALUES ({', '.join([*marks, *(str(v) for v in values)])})")
 
 
 def _instant_literal(bound: object) -> str:

@@ -151,24 +151,57 @@ def test_batches_across_the_file_find_earlier_batches_duplicates(session, tmp_pa
     assert (summary["imported"], summary["rejected"]["duplicate"]) == (1000, 200)
 
 
-@pytest.mark.req("A18")
-def test_worker_processes_load_the_same_as_one_process(sqlite_url, tmp_path):
+@pytest.mark.req("A16", "A18")
+@pytest.mark.parametrize("rows", [3000, 300])
+def test_worker_processes_load_the_same_as_one_process(sqlite_url, tmp_path, rows):
+    # 3000 rows: 13 chunks over 2 workers; 300 rows: 2 chunks, fewer than workers.
     path = tmp_path / "w.csv"
     with path.open("w") as handle:
         handle.write("Phone;Alt;Name\n")
-        for i in range(3000):
-            handle.write(f"(415) 555-{i:04d};+1 202 456 {i % 700:04d};N{i}\n")
+        for i in range(rows):
+            handle.write(f"(415) 555-{i % (rows * 29 // 30):04d};"
+                         f"+1 202 456 {i % (rows // 4):04d};N{i}\n")
             if i % 97 == 0:
                 handle.write("bad\n")
     engine = db.make_engine(sqlite_url)
     factory = db.make_sessionmaker(engine)
     results = []
-    for workers in (0, 2):
+    for workers in (0, 2, 3):
         with factory() as session:
             summary = _load(session, _campaign(session), path, workers=workers, batch_size=250)
             results.append((summary["rows"], summary["imported"], summary["rejected"],
-                            list_store.record_numbers(session, summary["list_id"])[-3:]))
+                            list_store.record_numbers(session, summary["list_id"]),
+                            Path(summary["reject_file"]).read_text()))
             session.rollback()
     engine.dispose()
-    assert results[0][:3] == results[1][:3]
-    assert [e164 for _, e164 in results[0][3]] == [e164 for _, e164 in results[1][3]]
+    assert results[0][2]["duplicate"] and results[0][2]["malformed_row"]
+    assert results[1] == results[0] and results[2] == results[0]
+
+
+@pytest.mark.req("A17")
+def test_a_failed_load_stops_its_worker_processes(sqlite_url, tmp_path, monkeypatch):
+    path = tmp_path / "w.csv"
+    path.write_text("Phone\n" + "".join(f"(415) 555-{i:04d}\n" for i in range(2000)))
+    started: list[lists.Worker] = []
+    original = lists.Worker.__init__
+
+    def tracked(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(lists.Worker, "__init__", tracked)
+    calls = iter(range(100))
+
+    def failing_insert(self, records, phones):
+        if next(calls) == 2:
+            raise RuntimeError("disk full")
+        return len(records)
+
+    monkeypatch.setattr(list_store.RecordWriter, "insert", failing_insert)
+    engine = db.make_engine(sqlite_url)
+    with db.make_sessionmaker(engine)() as session, pytest.raises(RuntimeError, match="disk full"):
+        _load(session, _campaign(session), path, workers=2, batch_size=100)
+    engine.dispose()
+    assert len(started) == 2
+    assert all(worker.process.poll() is not None for worker in started)
+    assert not (tmp_path / "w.csv.rejects.csv").exists()

@@ -14,8 +14,8 @@ MAPPING = {"phone": "Phone", "alt_phone": ["Cell"], "name": "Name"}
 SETUP = list_batches.Setup(HEADER, MAPPING, "US")
 
 
-def _build(rows: list[list[str]], first_id: int = 100) -> list_batches.Built:
-    return list_batches.ChunkBuilder(SETUP)(range(first_id, first_id + len(rows)), 1, rows)
+def _build(rows: list[list[str]], first_row: int = 100) -> list_batches.Built:
+    return list_batches.ChunkBuilder(SETUP)(first_row, rows)
 
 
 def _reference(rows, known: set[str], dnc: set[str]):
@@ -44,8 +44,7 @@ def test_built_tuples_are_what_the_store_inserts():
                     ["bad"]])
     assert built.rejects == [(1, RejectReason.NO_VALID_NUMBER), (2, RejectReason.MALFORMED_ROW)]
     assert built.rows == [0] and built.owners == [0]
-    assert built.records == [(100, 1, "Ann", "Lee", "", "", "", "", "", "{}",
-                              '{"Tier": "gold"}')]
+    assert built.records == [(100, "Ann", "Lee", "", "", "", "", "", "{}", '{"Tier": "gold"}')]
     assert built.phones == [(100, "+12024561111", "(202) 456-1111", "primary", 0,
                              "fixed_line_or_mobile", "US", '["America/New_York"]')]
 
