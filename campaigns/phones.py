@@ -23,13 +23,22 @@ The fast path has two parts.
   is the same for every completion, so it is taken from phonenumbers itself on
   one representative.  The lookup tries the prefixes of a number from short to
   long; decided prefixes form an antichain, so the first hit is the answer.
+  The derivation takes seconds, so its result is cached as JSON under
+  ``$XDG_CACHE_HOME/campaign-dialer/``, keyed by phonenumbers' version and this
+  module's text: every list-parsing worker reads it in a fraction of that.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import inspect
+import json
+import os
 import re
+import tempfile
+from pathlib import Path
 from re import _constants as sre_constants  # the stable parser behind `re` (no warning)
 from re import _parser as sre_parse
 from typing import Any, Callable, Iterable, NamedTuple
@@ -323,12 +332,15 @@ class NanpTable:
         # The automata and their memos are only needed for the derivation (tens of MB).
         self.automata = []
         self._by_outcome.clear()
-        # Decided prefixes form an antichain, so any probing order finds the one
-        # entry of a number: probe the depths that cover most numbers first.
-        coverage: dict[int, int] = {}
-        for prefix in self.entries:
-            coverage[len(prefix)] = coverage.get(len(prefix), 0) + 10 ** (NANP_LENGTH - len(prefix))
-        self.depths = tuple(sorted(coverage, key=coverage.__getitem__, reverse=True))
+        self.depths = _depths(self.entries)
+
+    @classmethod
+    def from_entries(cls, entries: dict[str, tuple[bool, str, str, tuple[str, ...]]]
+                     ) -> NanpTable:
+        """A table with entries derived before (see :func:`nanp_table`)."""
+        table = cls.__new__(cls)
+        table.automata, table.entries, table.depths = [], entries, _depths(entries)
+        return table
 
     def _walk(self, prefix: str, live: list[tuple[int, frozenset[int]]],
               decided: tuple[tuple[int, int], ...]) -> None:
@@ -371,6 +383,18 @@ class NanpTable:
         return None
 
 
+def _depths(entries: dict[str, Any]) -> tuple[int, ...]:
+    """Prefix lengths to probe, those covering most numbers first.
+
+    Decided prefixes form an antichain, so any probing order finds the one
+    entry of a number.
+    """
+    coverage: dict[int, int] = {}
+    for prefix in entries:
+        coverage[len(prefix)] = coverage.get(len(prefix), 0) + 10 ** (NANP_LENGTH - len(prefix))
+    return tuple(sorted(coverage, key=coverage.__getitem__, reverse=True))
+
+
 def _evaluate_nanp(national: str) -> tuple[bool, str, str, tuple[str, ...]]:
     number = describe(phonenumbers.PhoneNumber(country_code=NANP_COUNTRY_CODE,
                                                national_number=int(national)))
@@ -381,11 +405,58 @@ _TABLE: NanpTable | None = None
 
 
 def nanp_table() -> NanpTable:
-    """The process-wide table, derived on first use (about a second)."""
+    """The process-wide table: read from the cache, else derived (a few seconds) and cached."""
     global _TABLE
     if _TABLE is None:
-        _TABLE = NanpTable()
+        path = cache_path()
+        entries = read_cache(path)
+        if entries is None:
+            _TABLE = NanpTable()
+            write_cache(path, _TABLE.entries)
+        else:
+            _TABLE = NanpTable.from_entries(entries)
     return _TABLE
+
+
+def cache_path() -> Path:
+    """Where the derived table is kept: per phonenumbers version and per version of this module.
+
+    Every list-parsing worker process needs the table; reading it takes a
+    fraction of the time deriving it does.
+    """
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return root / "campaign-dialer" / f"nanp-{phonenumbers.__version__}-{digest}.json"
+
+
+def read_cache(path: Path) -> dict[str, tuple[bool, str, str, tuple[str, ...]]] | None:
+    """The entries kept at ``path``; None when there are none or they are not well-formed."""
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        entries = {prefix: (valid, kind, region, tuple(zones))
+                   for prefix, valid, kind, region, zones in rows}
+    except (OSError, ValueError, TypeError):
+        return None
+    for prefix, (valid, kind, region, zones) in entries.items():
+        if not (isinstance(prefix, str) and prefix.isdigit() and len(prefix) <= NANP_LENGTH
+                and isinstance(valid, bool) and isinstance(kind, str)
+                and isinstance(region, str) and all(isinstance(z, str) for z in zones)):
+            return None
+    return entries or None
+
+
+def write_cache(path: Path, entries: dict[str, tuple[bool, str, str, tuple[str, ...]]]) -> None:
+    """Keep the entries at ``path`` (atomically; an unwritable place is left alone)."""
+    rows = [[prefix, *answer[:3], list(answer[3])] for prefix, answer in entries.items()]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent,
+                                         suffix=".tmp", delete=False) as handle:
+            json.dump(rows, handle)
+        os.replace(handle.name, path)
+    except OSError:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(handle.name)
 
 
 class Normaliser:

@@ -175,3 +175,25 @@ def test_uncommon_shapes_go_to_phonenumbers(raw):
 
 def test_last_digits_masks_all_but_four():
     assert phones.last_digits("+442079460958") == "***0958"
+
+
+@pytest.mark.req("A20")
+def test_the_cached_table_gives_the_derived_answers(table, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = phones.cache_path()
+    assert path.is_relative_to(tmp_path) and phones.read_cache(path) is None
+    phones.write_cache(path, table.entries)
+    cached = phones.NanpTable.from_entries(phones.read_cache(path))
+    assert cached.entries == table.entries and cached.depths == table.depths
+    rng = random.Random(7)
+    for _ in range(2000):
+        national = f"{rng.randint(200, 999)}{rng.randint(0, 999):03d}{rng.randint(0, 9999):04d}"
+        assert cached.lookup(national) == table.lookup(national)
+
+
+@pytest.mark.parametrize("text", ["", "{", '[["212", "yes", "x", "US", []]]',
+                                  '[["21a", true, "x", "US", []]]', "[]"])
+def test_a_damaged_cache_is_ignored(tmp_path, text):
+    path = tmp_path / "nanp.json"
+    path.write_text(text)
+    assert phones.read_cache(path) is None
