@@ -47,6 +47,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.state.templates = templating.templates()
     errors.install(app)
     app.add_exception_handler(templating.LoginRequired, templating.to_login)  # type: ignore[arg-type]
+    app.add_exception_handler(templating.PageForbidden, templating.forbidden_page)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=str(templating.STATIC)), name="static")
 
     @app.get("/healthz", tags=["health"])

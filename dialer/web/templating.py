@@ -28,6 +28,10 @@ class LoginRequired(errors.NotAuthenticated):
     """A page needs a logged-in user: the browser goes to the login page."""
 
 
+class PageForbidden(errors.Forbidden):
+    """A page the user's role may not open: the browser gets a page saying so (403)."""
+
+
 def templates() -> Jinja2Templates:
     engine = Jinja2Templates(directory=str(TEMPLATES))
     engine.env.globals["nav_for"] = nav_for
@@ -77,10 +81,15 @@ def page_user(*roles: Role) -> Any:
         except errors.NotAuthenticated as exc:
             raise LoginRequired() from exc
         if roles and user.role not in roles:
-            raise errors.Forbidden(f"needs the role {' or '.join(r.value for r in roles)}")
+            raise PageForbidden(f"needs the role {' or '.join(r.value for r in roles)}")
         return user
 
     return Depends(dependency)
+
+
+def forbidden_page(request: Request, exc: Exception) -> HTMLResponse:
+    """The HTML answer to :class:`PageForbidden`, with the user's own navigation."""
+    return render(request, "forbidden.html", {"reason": str(exc)}, status=403)
 
 
 def to_login(request: Request, exc: Exception) -> RedirectResponse:

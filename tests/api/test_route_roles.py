@@ -331,7 +331,12 @@ def test_each_route_admits_its_roles_and_refuses_the_others(site, route) -> None
             _passes(site, name, method, path)
             continue
         response = send(site.clients[name], method, path, site.alpha)
-        error_of(response, 403, "forbidden")
+        if path.startswith("/api/"):
+            error_of(response, 403, "forbidden")
+        else:  # a page: an HTML page that says so, with the user's own navigation
+            assert response.status_code == 403, response.text[:300]
+            assert "text/html" in response.headers["content-type"]
+            assert 'data-testid="forbidden"' in response.text and "needs the role" in response.text
 
 
 # --------------------------------------------------------------------------- membership
