@@ -340,40 +340,45 @@ class RowParser:
         used = set(single.values()) | set(self._phone_columns)
         self._custom = [(_encode(column) + ": ", i) for i, column in enumerate(header)
                         if i not in used]
-        self._kinds = [(i, _PRIMARY if position == 0 else _ALTERNATE, position)
-                       for position, i in enumerate(self._phone_columns)]
+        #: ``(column, kind, position)`` of each phone column, the primary first.
+        self.kinds = [(i, _PRIMARY if position == 0 else _ALTERNATE, position)
+                      for position, i in enumerate(self._phone_columns)]
 
     def __call__(self, row: list[str]) -> ParsedRow | None:
         if len(row) != self.width:
             return None
-        cells = [*row, ""]
-        first, last, email, language, state, zip_, tz = [cells[i].strip()[:limit]
-                                                          for i, limit in self._values]
-        if not first and not last and self._name is not None:
-            first, _, last = row[self._name].strip().rpartition(" ")
-            first, last = (first or last)[:200], (last if first else "")[:200]
         normalise = self.normalise
         limit = MAX_LENGTHS["raw"]
         found = []
         if self.plain:
-            for i, kind, position in self._kinds:
+            for i, kind, position in self.kinds:
                 raw = row[i].strip()
                 if raw:
                     number = normalise(raw)
                     found.append((raw[:limit], kind, position,
                                   None if number is None else tuple(number)))
         else:
-            for i, kind, position in self._kinds:
+            for i, kind, position in self.kinds:
                 raw = row[i].strip()
                 if raw:
                     found.append(Phone(raw[:limit], kind, position, normalise(raw)))
+        values = (*self.record(row), tuple(found))
+        return values if self.plain else ParsedRow._make(values)  # type: ignore[return-value]
+
+    def record(self, row: list[str]) -> tuple[str, ...]:
+        """The first nine values of a well-formed row's :class:`ParsedRow` (all but the phones)."""
+        cells = [*row, ""]
+        first, last, email, language, state, zip_, tz = [cells[i].strip()[:limit]
+                                                          for i, limit in self._values]
+        if not first and not last and self._name is not None:
+            first, _, last = row[self._name].strip().rpartition(" ")
+            first, last = (first or last)[:200], (last if first else "")[:200]
         # JSON text as json_object() writes it, keys encoded once.
         extra = [key + _encode(value) for key, i in self._extra if (value := row[i].strip())]
         custom = [key + _encode(value) for key, i in self._custom if (value := row[i]) != ""]
-        values = (first, last, email, language, state, zip_, tz,
-                  "{" + ", ".join(extra) + "}" if extra else "{}",
-                  "{" + ", ".join(custom) + "}" if custom else "{}", tuple(found))
-        return values if self.plain else ParsedRow._make(values)  # type: ignore[return-value]
+        return (first, last, email, language, state, zip_, tz,
+                "{" + ", ".join(extra) + "}" if extra else "{}",
+                "{" + ", ".join(custom) + "}" if custom else "{}")
 
 
 def read_rows(path: str | os.PathLike[str], shape: FileShape) -> Iterator[list[str]]:

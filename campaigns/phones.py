@@ -54,7 +54,11 @@ DESC_FIELDS = ("general_desc", "premium_rate", "toll_free", "shared_cost", "voip
                "personal_number", "pager", "uan", "voicemail", "fixed_line", "mobile")
 #: default regions whose national shapes the fast parser accepts (others: ``+1`` only).
 FAST_NATIONAL_REGIONS = frozenset({"US", "CA"})
+#: exchanges whose answer a :class:`Normaliser` remembers (then it starts again).
+HEADS_MEMO_SIZE = 100_000
 
+#: builds a Number from a tuple at C level (the generated ``__new__`` is Python code).
+_new_tuple = tuple.__new__
 _TYPE_NAMES = {value: name.lower() for name, value in vars(phonenumbers.PhoneNumberType).items()
                if name.isupper()}
 
@@ -478,6 +482,10 @@ class Normaliser:
         self.table = table or nanp_table()
         self._shape = (_NATIONAL_RE if self.default_region in FAST_NATIONAL_REGIONS
                        else _PLUS_ONE_RE)
+        self._fullmatch = self._shape.fullmatch
+        #: answers by exchange (area code and next three digits), for exchanges
+        #: whose numbers all share one (nearly all of them).
+        self._heads: dict[str, tuple[bool, str, str, tuple[str, ...]]] = {}
         #: how many values took the fast path and how many went to phonenumbers.
         self.fast = 0
         self.slow = 0
@@ -485,16 +493,31 @@ class Normaliser:
         self._slow_path = functools.lru_cache(maxsize=4096)(self._ask_phonenumbers)
 
     def __call__(self, raw: str) -> Number | None:
-        match = self._shape.fullmatch(raw)
+        match = self._fullmatch(raw)
         if match is not None:
             area, area_plain, exchange, line = match.groups()
-            national = (area or area_plain) + exchange + line
-            found = self.table.lookup(national)
+            head = (area or area_plain) + exchange
+            found = self._heads.get(head)
+            if found is None:
+                found = self._look_up(head, line)
             if found is not None:
                 self.fast += 1
-                return Number("+1" + national, *found)
+                return _new_tuple(Number, ("+1" + head + line, *found))
         self.slow += 1
         return self._slow_path(raw)
+
+    def _look_up(self, head: str, line: str) -> tuple[bool, str, str, tuple[str, ...]] | None:
+        """The table's answer; remembered for the exchange when the exchange decides it."""
+        entries, national = self.table.entries, head + line
+        for depth in self.table.depths:
+            found = entries.get(national[:depth])
+            if found is not None:
+                if depth <= len(head):
+                    if len(self._heads) >= HEADS_MEMO_SIZE:
+                        self._heads.clear()
+                    self._heads[head] = found
+                return found
+        return None
 
     def _ask_phonenumbers(self, raw: str) -> Number | None:
         return normalise(raw, self.default_region)

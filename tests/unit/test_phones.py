@@ -197,3 +197,17 @@ def test_a_damaged_cache_is_ignored(tmp_path, text):
     path = tmp_path / "nanp.json"
     path.write_text(text)
     assert phones.read_cache(path) is None
+
+
+@pytest.mark.req("A15", "A20")
+def test_exchanges_remembered_by_the_normaliser_keep_phonenumbers_answers(table):
+    # Exchanges split by a seventh digit are never remembered whole; the others are.
+    split = sorted({prefix[:6] for prefix in table.entries if len(prefix) == 7})
+    whole = sorted({prefix[:6] for prefix in table.entries if len(prefix) == 6})[:40]
+    assert split
+    normaliser = phones.Normaliser("US", table)
+    for head in split + whole:
+        for seventh in "0123456789":
+            for raw in (f"({head[:3]}) {head[3:]}-{seventh}123", f"+1 {head}{seventh}999"):
+                assert normaliser(raw) == phones.normalise(raw, "US"), raw
+    assert normaliser.fast > 0
