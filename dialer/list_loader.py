@@ -98,14 +98,15 @@ class _Checks:
     which were erased.
 
     Bloom filters of the campaign's numbers and of its DNC numbers clear most
-    numbers; the database settles the rest.  Erased numbers are asked about once
-    per chunk, and only when something was ever erased.
+    numbers; the database settles the rest.  Erased numbers are checked only when
+    something was ever erased, against their hashes read once per load.
     """
 
     def __init__(self, session: Session, campaign_id: int, path: Path, now: dt.datetime) -> None:
         self.session, self.campaign_id, self.now = session, campaign_id, now
         self.known_filter, self.dnc_filter = _filters(session, campaign_id, path, now)
-        self.suppression_key = privacy.suppression_key(session)
+        #: which numbers of a chunk were erased (None: nothing ever was).
+        self.suppressed = privacy.suppression_check(session)
 
     def settle(self, built: list_batches.Built) -> list_batches.Settled:
         """Decide a chunk; the numbers it imports are known to later chunks."""
@@ -114,8 +115,8 @@ class _Checks:
         known = list_store.known_numbers(session, campaign_id, self.known_filter.maybe(numbers))
         fresh = numbers - known if known else numbers
         erased: set[str] = set()
-        if self.suppression_key is not None:
-            erased = privacy.is_suppressed(session, fresh, key=self.suppression_key)
+        if self.suppressed is not None:
+            erased = self.suppressed(fresh)
         if self.dnc_filter is not None:
             fresh = self.dnc_filter.maybe(fresh)
         blocked = dnc_store.blocked_numbers(session, campaign_id, fresh, now) if fresh else set()
