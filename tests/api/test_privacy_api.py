@@ -10,7 +10,7 @@ import os
 import pytest
 
 from campaigns import db
-from tests.api.conftest import Web
+from tests.api.conftest import Web, password_of
 from tests.api.test_admin_campaigns import error_of
 from tests.api.test_admin_lists import upload, wait_for_job
 from tests.clirunner import CliRunner
@@ -148,6 +148,10 @@ def test_logins_failed_logins_exports_and_erasures_are_in_the_audit(web_sqlite, 
     trail = _trail(web)
     assert web.anonymous().post("/api/auth/login", json={"username": "admin",
                                                          "password": "wrong"}).status_code == 401
+    page = web.anonymous()  # the login page goes through the same audited check
+    assert page.post("/login", data={"username": "super", "password": "wrong"}).status_code == 401
+    assert page.post("/login", data={"username": "super", "password": password_of("super")},
+                     follow_redirects=False).status_code == 303
     admin = web.client("admin")
     admin.post("/api/privacy/export", json={"record_id": trail.world.record.id})
     admin.post("/api/privacy/erase", json={"record_id": trail.world.record.id, "confirm": True})
@@ -156,7 +160,8 @@ def test_logins_failed_logins_exports_and_erasures_are_in_the_audit(web_sqlite, 
     trace = [(e["action"], e["actor"]) for e in events
              if e["action"] in ("login", "login_failed", "logout") or
              e["action"].startswith("privacy.")]
-    assert trace == [("login_failed", "web:testclient"), ("login", "administrator:admin"),
+    assert trace == [("login_failed", "web:testclient"), ("login_failed", "web:testclient"),
+                     ("login", "supervisor:super"), ("login", "administrator:admin"),
                      ("privacy.export", "administrator:admin"),
                      ("privacy.erase", "administrator:admin"), ("logout", "administrator:admin")]
     assert events[0]["at"].endswith("Z") and {"id", "entity", "entity_id", "details"} <= set(
