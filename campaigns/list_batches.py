@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import collections
 import json
+import marshal
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -228,7 +229,8 @@ def settled_chunks(path: str | os.PathLike[str], shape: lists.FileShape, setup: 
             first += len(raw)
         return
     job = (tuple(setup), os.fspath(path), shape.encoding, shape.delimiter, batch_size)
-    pool = [lists.Worker((*job, number, workers), module=__name__) for number in range(workers)]
+    pool = [lists.Worker((*job, number, workers), module=__name__, codec=marshal)
+            for number in range(workers)]
     try:
         yield from _from_workers(pool, settle, reject, batch_size)
     finally:
@@ -255,7 +257,8 @@ def _from_workers(pool: list[lists.Worker], settle: Settle, reject: Reject,
         if built is None:
             finished += 1
         else:
-            settled = settle(Built(*built))
+            rejects, *rest = built
+            settled = settle(Built([(row, RejectReason(reason)) for row, reason in rejects], *rest))
             worker.send([row for row, _ in settled.rejects])
             waiting.append([reason for _, reason in settled.rejects])
             yield Chunk(index * batch_size + 1, count, settled)
@@ -267,10 +270,11 @@ def serve(stdin: Any, stdout: Any) -> None:
 
     In: the job (setup, file, encoding, delimiter, chunk size, this worker's
     number, workers), then after each chunk sent the indexes of its rejected
-    rows.  Out: ``(rejected rows of my previous chunk, built chunk and its row
-    count)``, and at the end ``(rejected rows of my last chunk, None)``.
+    rows.  Out: ``(rejected rows of my previous chunk, built chunk, its row
+    count)``, and at the end ``(rejected rows of my last chunk, None, 0)``.
+    Frames are marshalled: plain values, the same interpreter at both ends.
     """
-    setup, path, encoding, delimiter, size, number, workers = lists.read_frame(stdin)
+    setup, path, encoding, delimiter, size, number, workers = lists.read_frame(stdin, marshal)
     build = ChunkBuilder(Setup(*setup))
     shape = lists.FileShape(encoding, delimiter, tuple(setup[0]))
     chunks = lists.chunked(lists.read_rows(path, shape), size)
@@ -278,15 +282,17 @@ def serve(stdin: Any, stdout: Any) -> None:
     for index, raw in enumerate(chunks):
         if index % workers != number:
             continue
-        built = build(index * size + 1, raw)
-        lists.write_frame(stdout, (_asked(stdin, last), tuple(built), len(raw)))
+        rejects, *rest = build(index * size + 1, raw)
+        # Plain values only (marshal): reasons as their text.
+        built = ([(row, reason.value) for row, reason in rejects], *rest)
+        lists.write_frame(stdout, (_asked(stdin, last), built, len(raw)), marshal)
         last = raw
-    lists.write_frame(stdout, (_asked(stdin, last), None, 0))
+    lists.write_frame(stdout, (_asked(stdin, last), None, 0), marshal)
 
 
 def _asked(stdin: Any, rows: list[list[str]] | None) -> list[list[str]]:
     """The rows of ``rows`` the loading process asks for (none before the first chunk)."""
-    return [] if rows is None else [rows[i] for i in lists.read_frame(stdin)]
+    return [] if rows is None else [rows[i] for i in lists.read_frame(stdin, marshal)]
 
 
 if __name__ == "__main__":
