@@ -69,11 +69,16 @@ class Cluster:
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGINT)  # fast shutdown
+                # The server removes postmaster.pid as its last act.  Waiting for the pid
+                # alone could wait out the deadline: reparented to a container's pid 1 that
+                # never reaps, the finished server stays a zombie that signal 0 still finds.
+                pid_file = self.data / "postmaster.pid"
                 deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
+                while time.monotonic() < deadline and pid_file.exists():
                     os.kill(self.pid, 0)
                     time.sleep(0.05)
-                os.kill(self.pid, signal.SIGKILL)
+                if pid_file.exists():
+                    os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
             self.pid = None
