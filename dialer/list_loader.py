@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 #: above this many applicable DNC entries, a load asks the database about every number.
 DNC_FILTER_MAX = 5_000_000
+#: the smallest DNC filter (bits).
+DNC_FILTER_MIN_BITS = 1 << 23
 
 
 def load_file(session: Session, calling_list: models.CallingList, path: Path,
@@ -135,6 +137,8 @@ def _filters(session: Session, campaign_id: int, path: Path, now: dt.datetime
     listed = dnc_store.count_entries(session, campaign_id, now)
     if listed > DNC_FILTER_MAX:
         return known, None
-    dnc = lists.NumberFilter(16 * listed)
+    # Every number of the file is asked about: a filter of at least 8 Mbit (1 MiB)
+    # keeps false positives, each a database look-up, rare even for small lists.
+    dnc = lists.NumberFilter(max(DNC_FILTER_MIN_BITS, 16 * listed))
     dnc.update(dnc_store.applicable_numbers(session, campaign_id, now))
     return known, dnc
