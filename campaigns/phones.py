@@ -450,7 +450,10 @@ def read_cache(path: Path) -> dict[str, tuple[bool, str, str, tuple[str, ...]]] 
 
 
 def write_cache(path: Path, entries: dict[str, tuple[bool, str, str, tuple[str, ...]]]) -> None:
-    """Keep the entries at ``path`` (atomically; an unwritable place is left alone)."""
+    """Keep the entries at ``path`` (atomically; an unwritable place is left alone).
+
+    Tables kept beside it for other versions are removed.
+    """
     rows = [[prefix, *answer[:3], list(answer[3])] for prefix, answer in entries.items()]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -461,6 +464,12 @@ def write_cache(path: Path, entries: dict[str, tuple[bool, str, str, tuple[str, 
     except OSError:
         with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(handle.name)
+        return
+    # Tables of other versions are not read again.
+    for stale in path.parent.glob("nanp-*.json"):
+        if stale != path:
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 class Normaliser:

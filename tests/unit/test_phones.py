@@ -182,7 +182,10 @@ def test_the_cached_table_gives_the_derived_answers(table, tmp_path, monkeypatch
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     path = phones.cache_path()
     assert path.is_relative_to(tmp_path) and phones.read_cache(path) is None
+    stale = path.with_name("nanp-0.0-0.json")
+    phones.write_cache(stale, table.entries)
     phones.write_cache(path, table.entries)
+    assert not stale.exists()
     cached = phones.NanpTable.from_entries(phones.read_cache(path))
     assert cached.entries == table.entries and cached.depths == table.depths
     rng = random.Random(7)
