@@ -14,7 +14,6 @@ override that.  The mapping is JSON-able and saved on the list::
 from __future__ import annotations
 
 import codecs
-import collections
 import contextlib
 import csv
 import io
@@ -402,61 +401,8 @@ def read_rows(path: str | os.PathLike[str], shape: FileShape) -> Iterator[list[s
                 yield row
 
 
-class Batch(NamedTuple):
-    """Consecutive data rows, as read and as parsed."""
-
-    #: the ``source_row`` of the first row (1 = first data row of the file).
-    first_row: int
-    raw: list[list[str]]
-    parsed: list[ParsedRow | None]
-
-
-def parsed_batches(path: str | os.PathLike[str], shape: FileShape, mapping: dict[str, Any],
-                   default_region: str, *, batch_size: int, workers: int = 0) -> Iterator[Batch]:
-    """Read and parse a file in batches, in order, holding a few batches at most.
-
-    Parameters
-    ----------
-    workers:
-        Processes that parse while this one goes on reading (and the caller
-        writes); 0 parses here.
-    """
-    chunks = chunked(read_rows(path, shape), batch_size)
-    if workers <= 0:
-        parser = RowParser(shape.header, mapping, default_region)
-        first = 1
-        for raw in chunks:
-            yield Batch(first, raw, [parser(row) for row in raw])
-            first += len(raw)
-        return
-    pool = [Worker((shape.header, mapping, default_region)) for _ in range(workers)]
-    try:
-        # One chunk in flight per worker: each parses its next chunk while the caller
-        # writes the last one, and no pipe can fill up both ways at once.
-        pending: collections.deque[tuple[int, list[list[str]], Worker]] = collections.deque()
-        first = 1
-        for raw in chunks:
-            if len(pending) == workers:
-                start, done, worker = pending.popleft()
-                parsed = worker.receive()
-                worker.send(raw)
-                pending.append((first, raw, worker))
-                yield Batch(start, done, parsed)
-            else:
-                worker = pool[len(pending)]
-                worker.send(raw)
-                pending.append((first, raw, worker))
-            first += len(raw)
-        while pending:
-            start, done, worker = pending.popleft()
-            yield Batch(start, done, worker.receive())
-    finally:
-        for worker in pool:
-            worker.close()
-
-
 class Worker:
-    """A parsing process: ``python -m MODULE``, pickles over its stdin and stdout.
+    """A parsing process: ``python -m MODULE``, frames (``codec``) over its stdin and stdout.
 
     Started afresh rather than with multiprocessing: a forked worker would be
     charged a copy of everything the loading process holds, and a spawned one
@@ -464,8 +410,7 @@ class Worker:
     imports the parser alone.
     """
 
-    def __init__(self, setup: tuple[Any, ...], module: str = "campaigns.lists",
-                 codec: Any = pickle) -> None:
+    def __init__(self, setup: tuple[Any, ...], module: str, codec: Any = pickle) -> None:
         self.process = subprocess.Popen([sys.executable, "-m", module],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -498,18 +443,6 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-
-
-def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """The worker's loop: a setup tuple, then chunks of rows in, parsed chunks out."""
-    header, mapping, default_region = read_frame(stdin)
-    parser = RowParser(header, mapping, default_region, plain=True)
-    while True:
-        try:
-            rows = read_frame(stdin)
-        except EOFError:
-            return
-        write_frame(stdout, [parser(row) for row in rows])
 
 
 _FRAME = struct.Struct("<Q")
@@ -693,11 +626,3 @@ class RejectWriter:
 
     def close(self) -> None:
         self._handle.close()
-
-
-if __name__ == "__main__":
-    # Run as a worker (``python -m campaigns.lists``): use the package's module, so that
-    # what is pickled back names ``campaigns.lists`` classes, not ``__main__`` ones.
-    from campaigns import lists as _module
-
-    _module.serve(sys.stdin.buffer, sys.stdout.buffer)

@@ -220,17 +220,6 @@ def test_reject_file_keeps_the_row_and_adds_the_reason(tmp_path):
         "Phone;Name;reject_reason\r\n12;Bo;no_valid_number\r\n")
 
 
-@pytest.mark.req("A18")
-def test_batches_are_streamed_in_order_with_row_numbers(tmp_path):
-    path = _write(tmp_path / "l.csv", "phone\n" + "".join(f"202456{i:04d}\n" for i in range(25)))
-    shape = lists.sniff(path)
-    batches = lists.parsed_batches(path, shape, {"phone": "phone"}, "US", batch_size=10)
-    assert next(batches).first_row == 1  # a generator: nothing read beyond what is asked
-    rest = list(batches)
-    assert [(b.first_row, len(b.raw)) for b in rest] == [(11, 10), (21, 5)]
-    assert rest[-1].parsed[-1].phones[0].number.e164 == "+12024560024"
-
-
 def test_parsed_rows_survive_pickling_between_processes():
     import pickle
 
