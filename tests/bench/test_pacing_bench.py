@@ -128,3 +128,30 @@ def test_predictive_keeps_every_day_under_the_cap_with_amd_and_drift(tmp_path):
         assert day["live_answers"] > 500
         assert day["abandoned_live"] <= 0.03 * day["live_answers"], day
     assert bench.summarize(days)["max_daily_abandon_rate"] <= 0.03
+
+
+@pytest.mark.req("D21")
+def test_a_lucky_day_raises_the_target_but_never_lets_every_call_pass():
+    """Unspent budget lets the marginal call be likelier to overflow (a large team needs it),
+    up to TARGET_CEILING x the goal; at a target of 1 every call would pass, and a
+    200-agent team at the ceiling still stops well before that."""
+    from dataclasses import replace
+
+    from dialer import estimators, pacing
+
+    ctl = estimators.AbandonController(0.03)
+    for _ in range(20000):  # a day without abandons
+        ctl.record_live(False)
+    assert ctl.overflow_target == pytest.approx(ctl.goal * estimators.TARGET_CEILING)
+    assert ctl.overflow_target <= 0.6
+    est = estimators.Estimates(
+        resolved=1000, connect_rate=0.4, connect_by_age=(0.4,) * 21, mean_connect_delay_s=8.0,
+        horizon_s=8.0, free_on_call=(0.1,) * 100, free_in_wrap=(0.6,) * 30, talk_samples=100,
+        mean_talk_s=60.0, mean_wrap_s=10.0)
+    stats = pacing.PacingStats(ready_agents=5, on_call_elapsed_s=[30.0] * 180,
+                               wrap_elapsed_s=[5.0] * 15, estimates=est,
+                               overflow_target=ctl.overflow_target)
+    at_ceiling = pacing.calls_to_place(stats, pacing.PacingParams())
+    every_call = pacing.calls_to_place(replace(stats, overflow_target=1.0), pacing.PacingParams())
+    at_goal = pacing.calls_to_place(replace(stats, overflow_target=ctl.goal), pacing.PacingParams())
+    assert 5 <= at_goal < at_ceiling < every_call
