@@ -24,11 +24,15 @@ MAX_BUSY_S = 900
 _WRAP_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
 #: the controller's goal without AMD, as a share of the cap.
 GOAL_FRACTION = 0.85
-#: the overflow target never exceeds this multiple of the goal.  A large team needs room:
-#: its overflow curve is steep, so the marginal call may be far likelier to overflow than
-#: the average one (S3, 200 agents: 6 x the goal left the day at 0.0004 abandons, 20 x at
-#: 0.007 with 3 % more contacts).  Near 1 / goal every call passes and the slack swings.
-TARGET_CEILING = 20.0
+#: the overflow target never exceeds this multiple of the goal until the day has
+#: :data:`ENGINE_DAY_ANSWERS` answers; then the multiple grows as their square root, up to
+#: :data:`LARGE_DAY_CEILING`.  A large team needs room: its overflow curve is steep, so the
+#: marginal call may be far likelier to overflow than the average one (S3, 200 agents: 6 x
+#: the goal left the day at 0.0004 abandons, 20 x at 0.007 with 3 % more contacts); on a
+#: small day the same room lets a burst of luck buy a burst of abandons (S1, 10 agents,
+#: 30 days at 20 x: one day at 0.031).  Near 1 / goal every call passes and the slack swings.
+TARGET_CEILING = 6.0
+LARGE_DAY_CEILING, ENGINE_DAY_ANSWERS = 20.0, 8000
 #: standard deviations of the false-positive count kept in reserve, and the fewest live
 #: answers that margin is computed for (early in the day it is widest).
 _FP_Z, _MIN_LIVE = 2.5, 300
@@ -214,7 +218,9 @@ class AbandonController:
         goal = self.goal
         slack = goal * self.live - self.abandoned
         # the ceiling keeps a burst of luck from buying a burst of abandons
-        exponent = min(math.log(self._ceiling), max(math.log(1 / 30), self._gain * slack))
+        ceiling = min(LARGE_DAY_CEILING,
+                      self._ceiling * math.sqrt(max(1.0, self.live / ENGINE_DAY_ANSWERS)))
+        exponent = min(math.log(ceiling), max(math.log(1 / 30), self._gain * slack))
         return goal * math.exp(exponent)
 
     def record_live(self, is_abandoned: bool) -> None:

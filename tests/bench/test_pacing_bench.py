@@ -132,17 +132,23 @@ def test_predictive_keeps_every_day_under_the_cap_with_amd_and_drift(tmp_path):
 
 @pytest.mark.req("D21")
 def test_a_lucky_day_raises_the_target_but_never_lets_every_call_pass():
-    """Unspent budget lets the marginal call be likelier to overflow (a large team needs it),
-    up to TARGET_CEILING x the goal; at a target of 1 every call would pass, and a
-    200-agent team at the ceiling still stops well before that."""
+    """Unspent budget lets the marginal call be likelier to overflow: up to TARGET_CEILING
+    x the goal on a small day, up to LARGE_DAY_CEILING x on a large team's day (it needs it);
+    at a target of 1 every call would pass, and a 200-agent team at the ceiling still stops
+    well before that."""
     from dataclasses import replace
 
     from dialer import estimators, pacing
 
     ctl = estimators.AbandonController(0.03)
-    for _ in range(20000):  # a day without abandons
+    for _ in range(2000):  # a small day without abandons
         ctl.record_live(False)
     assert ctl.overflow_target == pytest.approx(ctl.goal * estimators.TARGET_CEILING)
+    small_day = ctl.overflow_target
+    for _ in range(200_000):  # a large team's day without abandons
+        ctl.record_live(False)
+    assert ctl.overflow_target == pytest.approx(ctl.goal * estimators.LARGE_DAY_CEILING)
+    assert ctl.overflow_target > 3 * small_day
     assert ctl.overflow_target <= 0.6
     est = estimators.Estimates(
         resolved=1000, connect_rate=0.4, connect_by_age=(0.4,) * 21, mean_connect_delay_s=8.0,
