@@ -182,8 +182,9 @@ class Attempt(Base):
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     record_id: Mapped[int | None] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"),
                                                   index=True)
+    #: indexed: deleting a number (an erasure, a campaign's removal) finds its rows by it.
     phone_number_id: Mapped[int | None] = mapped_column(
-        ForeignKey("phone_number.id", ondelete="SET NULL"))
+        ForeignKey("phone_number.id", ondelete="SET NULL"), index=True)
     number_e164: Mapped[str] = mapped_column(String(64))
     caller_id: Mapped[str] = mapped_column(String(32), default="")
     started_at: Mapped[dt.datetime]
@@ -214,8 +215,9 @@ class Retry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    #: indexed: deleting a number (an erasure, a campaign's removal) finds its rows by it.
     phone_number_id: Mapped[int | None] = mapped_column(
-        ForeignKey("phone_number.id", ondelete="SET NULL"))
+        ForeignKey("phone_number.id", ondelete="SET NULL"), index=True)
     earliest_at: Mapped[dt.datetime]
     window_end_at: Mapped[dt.datetime | None]
     tz: Mapped[str] = mapped_column(String(64), default="")
@@ -235,8 +237,9 @@ class Callback(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    #: indexed: deleting a number (an erasure, a campaign's removal) finds its rows by it.
     phone_number_id: Mapped[int | None] = mapped_column(
-        ForeignKey("phone_number.id", ondelete="SET NULL"))
+        ForeignKey("phone_number.id", ondelete="SET NULL"), index=True)
     number_e164: Mapped[str] = mapped_column(String(20))
     window_start_at: Mapped[dt.datetime]
     window_end_at: Mapped[dt.datetime]
