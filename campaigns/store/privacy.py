@@ -253,6 +253,17 @@ def _row(obj: Any, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     return out
 
 
+def _person(session: Session, phone: str | None, record_id: int | None
+            ) -> tuple[list[models.Record], list[int], list[int], set[str], set[str]]:
+    """A person's records, their ids, their callbacks' ids, numbers and contacts (numbers
+    and e-mail addresses): what export and erase both start from."""
+    records = find_records(session, phone=phone, record_id=record_id)
+    record_ids = [r.id for r in records]
+    numbers = _numbers(session, records, phone)
+    return (records, record_ids, _callback_ids(session, record_ids), numbers,
+            numbers | {r.email for r in records if r.email})
+
+
 def export(session: Session, *, phone: str | None = None, record_id: int | None = None,
            now: dt.datetime) -> dict[str, Any]:
     """Everything stored about a person, as one JSON-ready document.
@@ -262,11 +273,7 @@ def export(session: Session, *, phone: str | None = None, record_id: int | None 
     campaigns.errors.NotFound
         As :func:`find_records`.
     """
-    records = find_records(session, phone=phone, record_id=record_id)
-    record_ids = [r.id for r in records]
-    callback_ids = _callback_ids(session, record_ids)
-    numbers = _numbers(session, records, phone)
-    contacts = numbers | {r.email for r in records if r.email}
+    records, record_ids, callback_ids, numbers, contacts = _person(session, phone, record_id)
     deliveries = _deliveries(record_ids, numbers)
     return {
         "subject": {"phone": phone, "record_id": record_id},
@@ -317,11 +324,7 @@ def erase(session: Session, *, phone: str | None = None, record_id: int | None =
     campaigns.errors.NotFound
         As :func:`find_records`.
     """
-    records = find_records(session, phone=phone, record_id=record_id)
-    record_ids = [r.id for r in records]
-    callback_ids = _callback_ids(session, record_ids)
-    numbers = _numbers(session, records, phone)
-    contacts = numbers | {r.email for r in records if r.email}
+    records, record_ids, callback_ids, numbers, contacts = _person(session, phone, record_id)
     counts = {"records": len(records), "numbers": len(numbers)}
     counts["notifications"] = _delete(session, _messages(callback_ids, contacts))
     deliveries = _deliveries(record_ids, numbers)
