@@ -15,6 +15,28 @@ import pytz
 from campaigns import errors, localtime
 
 
+def parse_instant(text: str | None, field: str) -> dt.datetime | None:
+    """An optional ISO date (midnight UTC) or instant with its offset, as aware UTC.
+
+    >>> parse_instant("2026-11-21", "since")
+    datetime.datetime(2026, 11, 21, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_instant("", "since") is None
+    True
+    """
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
+        value: dt.datetime | None = dt.datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise errors.InvalidInput(f"{field} {text!r}: YYYY-MM-DD or an ISO instant with its "
+                                  "offset", fields={field: "not an instant"})
+    return value.astimezone(dt.UTC)
+
+
 def parse_date(text: str, field: str = "date") -> dt.date:
     """``YYYY-MM-DD``.
 

@@ -8,26 +8,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from campaigns import errors as campaign_errors, models
+from campaigns import models
 from dialer.api import auth
+from dialer.api.routes import _forms
 
 router = APIRouter(tags=["audit"])
 
 
 def parse_since(text: str) -> dt.datetime | None:
     """An ISO date or instant (a date is midnight UTC; an instant needs its offset)."""
-    if not text:
-        return None
-    try:
-        if len(text) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), tzinfo=dt.UTC)
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise campaign_errors.InvalidInput(f"since {text!r}: YYYY-MM-DD or an ISO instant with "
-                                           "its offset", fields={"since": "not an instant"})
-    return value.astimezone(dt.UTC)
+    return _forms.parse_instant(text, "since")
 
 
 @router.get("/api/audit")

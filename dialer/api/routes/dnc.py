@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from campaigns import dnc_files, errors as campaign_errors, lists, models, phones
 from campaigns.store import audit, dnc as dnc_store
 from dialer.api import auth
-from dialer.api.routes import _admin, _uploads
+from dialer.api.routes import _admin, _forms, _uploads
 
 router = APIRouter(tags=["dnc"])
 REGISTRY_REGIONS = dnc_files.REGISTRY_REGIONS
@@ -55,21 +55,6 @@ def _e164s(values: list[str], region: str) -> list[str]:
                                                fields={"numbers": f"{value!r} is not a number"})
         found.append(number.e164)
     return found
-
-
-def _expiry(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        if len(value) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=dt.UTC)
-        instant = dt.datetime.fromisoformat(value)
-    except ValueError:
-        instant = None
-    if instant is None or instant.tzinfo is None:
-        raise campaign_errors.InvalidInput(f"expires {value!r}: YYYY-MM-DD or an ISO instant "
-                                           "with its offset", fields={"expires": "not a date"})
-    return instant.astimezone(dt.UTC)
 
 
 def _campaign_id(session: Session, ref: int | str | None) -> int | None:
@@ -115,7 +100,7 @@ def search_dnc(session: auth.Db, user: auth.Staff, ctx: auth.Ctx, number: str = 
 @router.post("/api/dnc", status_code=201)
 def add_dnc(body: DncIn, session: auth.Db, user: auth.Staff, ctx: auth.Ctx) -> dict[str, Any]:
     e164s = _e164s(body.numbers, _region(body.region, ctx.settings.lists.default_region))
-    expires_at, now = _expiry(body.expires), ctx.now()
+    expires_at, now = _forms.parse_instant(body.expires, "expires"), ctx.now()
     campaign_id = _campaign_id(session, body.campaign)
     scope = dnc_store.scope_for(campaign_id)
     added = dnc_store.add(session, e164s, campaign_id=campaign_id, source=body.source, now=now,
