@@ -76,47 +76,50 @@ def add_retries(session: Session, retries: Sequence[NewRetry], now: dt.datetime)
 
     The queue's add: one statement for the rows and one for the records'
     ``status``/``next_attempt_at`` cache, whatever the batch size (flushed, not
-    committed).  Rows go to the driver as plain tuples, instants converted as
-    the column type converts them, once per distinct value (a burst shares
-    ``now``).  A record should have one pending retry: the caller cancels the
-    old one first, as the disposition rules do.
+    committed).  Rows go to the driver as plain tuples, instants converted once
+    each by :func:`_instant_converter`.  A record should have one pending retry:
+    the caller cancels the old one first, as the disposition rules do.
     """
     if not retries:
         return
     session.flush()
     connection, mark, instant = _driver(session)
-    created = instant(now)
+    created, pending, waiting = instant(now), RetryStatus.PENDING.value, RecordStatus.RETRY.value
+    rows = [(r, instant(r.earliest_at)) for r in retries]
     connection.exec_driver_sql(
         "INSERT INTO retry (campaign_id, record_id, phone_number_id, earliest_at, window_end_at, "
         f"tz, reason, status, created_at) VALUES ({', '.join([mark] * 9)})",
-        [(r.campaign_id, r.record_id, r.phone_number_id, instant(r.earliest_at),
-          instant(r.window_end_at), "", r.reason, RetryStatus.PENDING.value, created)
-         for r in retries])
+        [(r.campaign_id, r.record_id, r.phone_number_id, at,
+          None if r.window_end_at is None else instant(r.window_end_at), "", r.reason, pending,
+          created) for r, at in rows])
     connection.exec_driver_sql(
         f"UPDATE record SET status = {mark}, next_attempt_at = {mark}, updated_at = {mark} "
-        f"WHERE id = {mark}",
-        [(RecordStatus.RETRY.value, instant(r.earliest_at), created, r.record_id)
-         for r in retries])
+        f"WHERE id = {mark}", [(waiting, at, created, r.record_id) for r, at in rows])
     _expire_loaded(session, set(), {r.record_id for r in retries})
 
 
 def _instant_converter(dialect: Any) -> Callable[[dt.datetime | None], Any]:
-    """:class:`campaigns.db.UTCDateTime`'s conversion for ``dialect``, memoised per value."""
-    column_type = models.Retry.__table__.c.earliest_at.type
-    to_utc = column_type.process_bind_param
-    driver = column_type.impl.dialect_impl(dialect).bind_processor(dialect)
-    seen: dict[dt.datetime, Any] = {}
+    """What :class:`campaigns.db.UTCDateTime` and ``dialect`` make of an instant, done directly.
 
-    def convert(value: dt.datetime | None) -> Any:
-        if value is None:
-            return None
-        out = seen.get(value)
-        if out is None:
-            out = to_utc(value, dialect)
-            out = seen[value] = driver(out) if driver is not None else out
-        return out
+    SQLite stores SQLAlchemy's text form of the UTC instant
+    (``YYYY-MM-DD HH:MM:SS.ffffff``); PostgreSQL's driver takes the aware UTC
+    instant itself.  Naive instants are refused, as the column type refuses them.
+    """
+    return _sqlite_text if dialect.name == "sqlite" else _utc
 
-    return convert
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None or value.tzinfo is dt.UTC:
+        return value
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: instants must carry a zone")
+    return value.astimezone(dt.UTC)
+
+
+def _sqlite_text(value: dt.datetime | None) -> str | None:
+    value = _utc(value)
+    # isoformat of an aware UTC instant: "YYYY-MM-DD HH:MM:SS.ffffff+00:00", offset cut.
+    return None if value is None else value.isoformat(" ", "microseconds")[:26]
 
 
 def next_due_at(session: Session) -> dt.datetime | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+import pytz
+from sqlalchemy import select, text
 
 from campaigns import models
 from campaigns.enums import CallbackStatus, CampaignStatus, PhoneKind, RecordStatus, RetryStatus
@@ -135,6 +136,30 @@ def test_added_retries_read_back_as_written_and_point_their_records(session) -> 
     session.refresh(first_record)
     assert first_record.next_attempt_at == later and first_record.status is RecordStatus.RETRY
     assert retry_queue.next_due_at(session) == NOW
+
+
+@pytest.mark.req("D11")
+def test_added_instants_are_stored_exactly_as_the_orm_stores_them(session) -> None:
+    """The add path converts instants itself: same stored value, so order and equality hold."""
+    campaign, calling_list = _campaign(session)
+    new_york = pytz.timezone("America/New_York")
+    instants = [NOW, NOW + dt.timedelta(microseconds=1),
+                new_york.localize(dt.datetime(2026, 11, 23, 7, 0, 0, 500)),
+                dt.datetime(2026, 7, 1, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))]
+    for index, at in enumerate(instants):
+        orm, record = _retry(session, campaign, calling_list, f"+44207946095{index}", earliest_at=at,
+                             window_end_at=at)
+        retry_queue.add_retries(session, [retry_queue.NewRetry(
+            campaign.id, record.id, orm.phone_number_id, at, "busy", window_end_at=at)], NOW)
+        stored = session.execute(text(
+            "SELECT earliest_at, window_end_at FROM retry WHERE record_id = :r ORDER BY id"),
+            {"r": record.id}).all()
+        assert stored[0] == stored[1], at
+        session.refresh(record)
+        assert record.next_attempt_at == at
+    with pytest.raises(ValueError, match="naive"):
+        retry_queue.add_retries(session, [retry_queue.NewRetry(
+            campaign.id, record.id, None, dt.datetime(2026, 11, 23, 12), "busy")], NOW)
 
 
 @pytest.mark.req("D9")
