@@ -73,6 +73,13 @@ def _on_sqlite_connect(busy_timeout_ms: int):
     return configure
 
 
+def _restore_foreign_keys(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+    # A list load may have switched the checks off for its own transaction
+    # (:func:`campaigns.store.lists.suspend_foreign_keys`); every connection
+    # goes back to the pool with them on.  The pool has rolled back by now.
+    dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+
 def make_engine(url: str, *, busy_timeout_s: float = 30.0, pool_size: int = 5,
                 echo: bool = False) -> Engine:
     """Create an engine for ``url`` (SQLite or PostgreSQL).
@@ -93,6 +100,7 @@ def make_engine(url: str, *, busy_timeout_s: float = 30.0, pool_size: int = 5,
         engine = create_engine(url, echo=echo,
                                connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
         event.listen(engine, "connect", _on_sqlite_connect(int(busy_timeout_s * 1000)))
+        event.listen(engine, "reset", _restore_foreign_keys)
         return engine
     if backend == "postgresql":
         return create_engine(url, echo=echo, pool_size=pool_size, pool_pre_ping=True,

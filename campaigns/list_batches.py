@@ -299,6 +299,10 @@ if __name__ == "__main__":
     # Run as a worker: use the package's module so that what is pickled names it.
     from campaigns import list_batches as _module
 
+    # A short-lived process building tuples that make no cycles: no collector.
+    import gc
+
+    gc.disable()
     try:
         _module.serve(sys.stdin.buffer, sys.stdout.buffer)
     except (BrokenPipeError, EOFError):

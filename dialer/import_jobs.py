@@ -103,6 +103,7 @@ class ImportJobs:
                                        name=f"import-watch-{job_id}", daemon=True)
             watcher.start()
             with self.ctx.unit_of_work() as session:
+                list_store.suspend_foreign_keys(session)
                 self._load(session, session.get(models.ImportJob, job_id))
         except Exception as exc:  # the job records every failure
             self._failed(job_id, exc)

@@ -81,6 +81,7 @@ def load(file: str, campaign_name: str, list_name: str | None, priority: int | N
     name = list_name or path.stem
     now = utcnow()
     with app.session() as session:
+        list_store.suspend_foreign_keys(session)
         campaign = campaign_store.get_by_name(session, campaign_name)
         calling_list = list_store.find_by_name(session, campaign.id, name)
         mapping = lists.resolve_mapping(shape.header, overrides,
@@ -98,10 +99,12 @@ def load(file: str, campaign_name: str, list_name: str | None, priority: int | N
         workers = section.workers or max(1, (os.cpu_count() or 2) - 1)
         if path.stat().st_size < PARALLEL_MIN_BYTES:
             workers = 0
-        summary = list_loader.load_file(session, calling_list, path, shape, mapping, region, now=now,
-                            reject_path=Path(reject_file) if reject_file else None,
-                            batch_size=section.batch_size, workers=workers,
-                            show_progress=sys.stderr.isatty() and not app.is_json)
+        with list_loader.cyclic_gc_paused():
+            summary = list_loader.load_file(
+                session, calling_list, path, shape, mapping, region, now=now,
+                reject_path=Path(reject_file) if reject_file else None,
+                batch_size=section.batch_size, workers=workers,
+                show_progress=sys.stderr.isatty() and not app.is_json)
         audit.record(session, action="list.load", entity="calling_list",
                      entity_id=calling_list.id, at=now,
                      details={k: summary[k] for k in ("rows", "imported", "rejected", "file")})

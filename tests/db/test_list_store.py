@@ -205,3 +205,25 @@ def test_a_failed_load_stops_its_worker_processes(sqlite_url, tmp_path, monkeypa
     assert len(started) == 2
     assert all(worker.process.poll() is not None for worker in started)
     assert not (tmp_path / "w.csv.rejects.csv").exists()
+
+
+@pytest.mark.req("A20")
+def test_a_load_without_foreign_key_checks_gives_every_connection_its_checks_back(engine,
+                                                                                  csv_file):
+    """The load's transaction may skip SQLite's checks; the pool restores them after it."""
+    factory = db.make_sessionmaker(engine)
+    with db.unit_of_work(factory) as session:
+        suspended = list_store.suspend_foreign_keys(session)
+        summary = _load(session, _campaign(session), csv_file)
+        # Inside a transaction the pragma is ignored: nothing changes, nothing is claimed.
+        assert list_store.suspend_foreign_keys(session) is False
+    assert suspended is (engine.dialect.name == "sqlite")
+    assert summary["imported"] == 2
+    for _ in range(2):  # whichever pooled connection comes next
+        with factory() as session:
+            session.add(models.PhoneNumber(record_id=10**9, campaign_id=10**9, e164="+12025550100",
+                                           raw="", kind="primary", position=0, line_type="",
+                                           region="US", zones=[], is_valid=True, created_at=NOW))
+            with pytest.raises(Exception, match="(?i)foreign key"):
+                session.flush()
+            session.rollback()
