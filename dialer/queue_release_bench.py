@@ -7,15 +7,18 @@ rows, and checks the passes: every due row handled exactly once, none released
 before it was due, moved rows at the next legal instant the per-record path
 (:func:`campaigns.store.compliance.load_target`) gives, on a sample.
 
-:func:`rebuild` starts the real :class:`dialer.app.Engine` and times how long it
-takes from start until its timer is armed with the next due instant.
+:func:`rebuild` starts the real :class:`dialer.app.Engine` in a fresh process and
+times how long it takes from start until its timer is armed with the next due
+instant; that process's peak memory is the engine's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import multiprocessing
 import random
+import resource
 import sqlite3
 import time
 from typing import Any
@@ -155,38 +158,99 @@ def _baseline(url: str, ids: list[int]) -> tuple[str, float]:
 # -------------------------------------------------------------------------- rebuild
 
 
-def rebuild(url: str, *, timeout_s: float = 120.0) -> tuple[float, dt.datetime | None]:
-    """Seconds from the engine's start until its timer is armed; the instant it is armed for."""
+def rebuild(url: str, *, pass_after: dt.timedelta = dt.timedelta(hours=1),
+            timeout_s: float = 120.0) -> dict[str, Any]:
+    """The engine alone, in a fresh process: its rebuild, one full timer pass, its peak memory.
+
+    A ``spawn`` child (nothing of this process's build is in it) starts the real
+    :class:`dialer.app.Engine` on ``url``; ``rebuild_s`` runs from the start
+    until its timer is armed.  The engine's database thread then makes one
+    release pass at ``pass_after`` past the armed instant (as after an outage:
+    up to a pass's limit of due rows).  ``rss_mb`` is that process's peak
+    resident memory.
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_engine_child, args=(url, pass_after, timeout_s, sender),
+                            name="bench-queue-engine")
+    child.start()
+    sender.close()
+    try:
+        if not receiver.poll(3 * timeout_s):
+            raise RuntimeError(f"the engine process gave no answer in {3 * timeout_s:.0f} s")
+        result = receiver.recv()
+    finally:
+        child.join(timeout_s)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    if "error" in result:
+        raise RuntimeError(f"the engine process failed: {result['error']}")
+    return result
+
+
+def _engine_child(url: str, pass_after: dt.timedelta, timeout_s: float, sender: Any) -> None:
+    """The spawned process: :func:`_engine_run`, its peak RSS, sent back."""
+    try:
+        result = asyncio.run(_engine_run(url, pass_after, timeout_s))
+        result["rss_mb"] = peak_rss_mb()
+    except Exception as exc:  # noqa: BLE001 - the child's outermost frame: the parent reports it
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    sender.send(result)
+    sender.close()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (MB) since its last ``exec``.
+
+    Linux's ``ru_maxrss`` keeps the high-water mark of the process before
+    ``exec`` (a spawned child would report its parent's); ``VmHWM`` does not.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+async def _engine_run(url: str, pass_after: dt.timedelta, timeout_s: float) -> dict[str, Any]:
     from dialer import app
     from dialer import settings as settings_mod
 
     settings = settings_mod.load_settings(overrides={
         "database": {"url": url}, "telephony": {"backend": "sim"}}, environ={})
     engine = db.make_engine(url)
-    factory = db.make_sessionmaker(engine)
-
-    async def main() -> tuple[float, dt.datetime | None]:
-        runner = app.Engine(settings, app.EngineOptions(engine_id="bench-queue-rebuild",
-                                                        campaigns=("none",)),
-                            session_factory=factory)
-        started = time.perf_counter()
-        task = asyncio.create_task(runner.run())
-        try:
-            while runner.timer is None or runner.timer.armed_for is None:
-                if task.done() or time.perf_counter() - started > timeout_s:
-                    break
-                await asyncio.sleep(0.001)
-            elapsed = time.perf_counter() - started
-            armed = runner.timer.armed_for if runner.timer is not None else None
-        finally:
-            runner.request_stop()
-            await asyncio.wait_for(task, timeout_s)
-        return elapsed, armed
-
+    runner = app.Engine(settings, app.EngineOptions(engine_id="bench-queue-rebuild",
+                                                    campaigns=("none",)),
+                        session_factory=db.make_sessionmaker(engine))
+    started = time.perf_counter()
+    task = asyncio.create_task(runner.run())
     try:
-        return asyncio.run(main())
+        while runner.timer is None or not runner.timer.is_rebuilt:
+            if task.done() or time.perf_counter() - started > timeout_s:
+                break
+            await asyncio.sleep(0.001)
+        elapsed = time.perf_counter() - started
+        # What the start armed it for (a past instant fires at once and re-arms).
+        armed = runner.timer.rebuilt_for if runner.timer is not None else None
+        passed = await _engine_pass(runner, armed + pass_after) if armed is not None else {}
     finally:
+        runner.request_stop()
+        await asyncio.wait_for(task, timeout_s)
         engine.dispose()
+    return {"rebuild_s": elapsed, "armed_for": armed, **passed}
+
+
+async def _engine_pass(runner: Any, at: dt.datetime) -> dict[str, Any]:
+    """One release pass at ``at`` on the engine's database thread, as its timer runs it."""
+    started = time.perf_counter()
+    report = await runner.database.call(
+        lambda session: retry_queue.release_due(session, at, rules=runner.rules))
+    return {"engine_pass_at": at, "engine_pass_s": round(time.perf_counter() - started, 3),
+            "engine_pass_rows": report.ready + report.moved + report.cancelled}
 
 
 def next_due(url: str) -> dt.datetime | None:

@@ -62,6 +62,10 @@ class DueTimer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self.passes = 0
+        #: the start's rebuild is done (armed from the database, or nothing was due).
+        self.is_rebuilt = False
+        #: the instant the start armed the timer for (None: nothing was due then).
+        self.rebuilt_for: dt.datetime | None = None
 
     @property
     def armed_for(self) -> dt.datetime | None:
@@ -77,7 +81,8 @@ class DueTimer:
         self._scheduler.start()
         self._scheduler.add_job(self._fire, IntervalTrigger(
             seconds=self._safety.total_seconds(), timezone=UTC), id=_SAFETY_JOB)
-        await self.rearm()
+        self.rebuilt_for = await self.rearm()
+        self.is_rebuilt = True
 
     async def stop(self) -> None:
         if self._scheduler is not None and self._scheduler.running:

@@ -23,7 +23,8 @@ def _check(report: dict, db_name: str) -> None:
     assert report["db"] == db_name and report["pending"] == 1500
     assert report["queue_adds_per_s"] > 0 and report["aps_adds_per_s"] > 0
     assert report["release_rows_per_s"] > 0 and report["release_baseline_rows_per_s"] > 0
-    assert 0 < report["rss_mb"] and 0 < report["rebuild_s"]
+    assert 0 < report["rss_mb"] and 0 < report["bench_rss_mb"] and 0 < report["rebuild_s"]
+    assert isinstance(report["engine_pass_rows"], int) and report["engine_pass_s"] >= 0
     release = report["release"]
     assert release["due"] == 400
     assert release["released"] + release["moved"] + release["cancelled"] == 400

@@ -67,7 +67,10 @@ def test_rows_already_due_at_start_fire_at_once_none_dropped() -> None:
         past = dt.datetime.now(UTC) - dt.timedelta(hours=1)
         queue = Queue([past + dt.timedelta(seconds=i) for i in range(1000)])
         timer = timers.DueTimer(queue.next_due, queue.on_due)
+        assert not timer.is_rebuilt
         await timer.start()
+        # the rebuild's answer stays readable after the past instant fired at once
+        assert timer.is_rebuilt and timer.rebuilt_for == past
         try:
             await _wait(lambda: len(queue.released) == 1000)
             await _wait(lambda: timer.armed_for is None)
