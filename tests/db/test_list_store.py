@@ -227,3 +227,24 @@ def test_a_load_without_foreign_key_checks_gives_every_connection_its_checks_bac
             with pytest.raises(Exception, match="(?i)foreign key"):
                 session.flush()
             session.rollback()
+
+
+@pytest.mark.req("A20")
+@pytest.mark.parametrize("rows", [list_store.ROWS_PER_INSERT - 1, 2 * list_store.ROWS_PER_INSERT + 37])
+def test_multi_row_inserts_keep_every_record_with_its_own_numbers(session, tmp_path, rows):
+    """Groups of rows per statement and the leftover rows land alike: ids, fields, numbers."""
+    path = tmp_path / "many.csv"
+    path.write_text("First Name,Phone,Cell,Tier\n" + "".join(
+        f"N{i},+1202555{i:04d},+1415555{i:04d},t{i}\n" for i in range(rows)))
+    campaign = _campaign(session)
+    assert _load(session, campaign, path, batch_size=1000)["imported"] == rows
+    records = session.scalars(select(models.Record).order_by(models.Record.id)).all()
+    assert [(r.first_name, r.source_row, r.custom_fields) for r in records] == [
+        (f"N{i}", i + 1, {"Tier": f"t{i}"}) for i in range(rows)]
+    pairs = session.execute(select(models.Record.first_name, models.PhoneNumber.e164,
+                                   models.PhoneNumber.position)
+                            .join(models.PhoneNumber, models.PhoneNumber.record_id == models.Record.id)
+                            ).all()
+    assert sorted(pairs) == sorted(
+        [(f"N{i}", f"+1202555{i:04d}", 0) for i in range(rows)]
+        + [(f"N{i}", f"+1415555{i:04d}", 1) for i in range(rows)])
