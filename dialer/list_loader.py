@@ -31,6 +31,8 @@ from campaigns.store import privacy
 
 logger = logging.getLogger(__name__)
 
+#: up to this many applicable DNC entries, a load holds their numbers (exact, no look-ups).
+DNC_SET_MAX = 200_000
 #: above this many applicable DNC entries, a load asks the database about every number.
 DNC_FILTER_MAX = 5_000_000
 #: the smallest DNC filter (bits).
@@ -140,9 +142,13 @@ class _Checks:
         erased: set[str] = set()
         if self.suppressed is not None:
             erased = self.suppressed(fresh)
-        if self.dnc_filter is not None:
-            fresh = self.dnc_filter.maybe(fresh)
-        blocked = dnc_store.blocked_numbers(session, campaign_id, fresh, now) if fresh else set()
+        dnc = self.dnc_filter
+        if isinstance(dnc, set):
+            blocked = dnc.intersection(fresh)
+        else:
+            if dnc is not None:
+                fresh = dnc.maybe(fresh)
+            blocked = dnc_store.blocked_numbers(session, campaign_id, fresh, now) if fresh else set()
         settled = list_batches.settle(built, known, blocked, erased)
         # Only later chunks ask the filter: within this one, `settle` saw them all.
         self.known_filter.update(settled.numbers)
@@ -150,12 +156,15 @@ class _Checks:
 
 
 def _filters(session: Session, campaign_id: int, path: Path, now: dt.datetime
-             ) -> tuple[lists.NumberFilter, lists.NumberFilter | None]:
-    """Filters of the campaign's numbers and of its DNC numbers (None: too many, ask per batch)."""
+             ) -> tuple[lists.NumberFilter, lists.NumberFilter | set[str] | None]:
+    """A filter of the campaign's numbers; the DNC numbers (a few: a set, many: a filter,
+    too many: None, ask per batch)."""
     expected = path.stat().st_size // 40  # generous: rows are rarely under 40 bytes
     known = lists.NumberFilter(16 * expected)
     known.update(list_store.campaign_numbers(session, campaign_id))
     listed = dnc_store.count_entries(session, campaign_id, now)
+    if listed <= DNC_SET_MAX:
+        return known, set(dnc_store.applicable_numbers(session, campaign_id, now))
     if listed > DNC_FILTER_MAX:
         return known, None
     # Every number of the file is asked about: a filter of at least 8 Mbit (1 MiB)

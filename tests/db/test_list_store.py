@@ -92,6 +92,28 @@ def test_numbers_on_dnc_are_not_imported(session, csv_file):
     assert [e164 for _, e164 in numbers] == ["+14155552671"]
 
 
+@pytest.mark.req("A19", "A20")
+@pytest.mark.parametrize("held", ["set", "filter", "database"])
+def test_dnc_numbers_held_in_a_set_a_filter_or_asked_for_decide_alike(session, tmp_path,
+                                                                      monkeypatch, held):
+    """Few entries: a set; many: a Bloom filter then the database; very many: the database."""
+    monkeypatch.setattr(list_loader, "DNC_SET_MAX", {"set": 10, "filter": 0, "database": 0}[held])
+    monkeypatch.setattr(list_loader, "DNC_FILTER_MAX", 0 if held == "database" else 10)
+    campaign, other = _campaign(session), _campaign(session, "other")
+    dnc_store.add(session, ["+12024561111"], campaign_id=None, source="manual", now=NOW)
+    dnc_store.add(session, ["+442079460958"], campaign_id=campaign.id, source="manual", now=NOW)
+    dnc_store.add(session, ["+14155552671"], campaign_id=other.id, source="manual", now=NOW)
+    dnc_store.add(session, ["+13125550188"], campaign_id=None, source="manual", now=NOW,
+                  expires_at=NOW - dt.timedelta(days=1))
+    path = tmp_path / "dnc.csv"
+    path.write_text("First Name,Phone,Cell\nAnn,(202) 456-1111,\nBo,+44 20 7946 0958,\n"
+                    "Cy,415-555-2671,202-456-1111\nDi,312-555-0188,\n")
+    summary = _load(session, campaign, path)
+    assert (summary["imported"], summary["rejected"]["dnc"]) == (2, 2)
+    numbers = list_store.record_numbers(session, summary["list_id"])
+    assert sorted(e164 for _, e164 in numbers) == ["+13125550188", "+14155552671"]
+
+
 @pytest.mark.req("A19")
 def test_expired_entries_do_not_block(session):
     campaign = _campaign(session)
