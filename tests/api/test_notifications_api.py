@@ -133,5 +133,6 @@ def test_agents_and_anonymous_callers_reach_neither_outbox_nor_webhooks(web_sqli
                          ("GET", "/api/webhooks/1/deliveries"),
                          ("POST", "/api/webhooks/deliveries/1/redeliver")):
         body = {"campaign_id": 1, "url": "https://x.io"} if path == "/api/webhooks" else None
-        error_of(agent.request(method, path, json=body), 403, "forbidden")
-        error_of(anonymous.request(method, path, json=body), 401, "not-authenticated")
+        assert error_of(agent.request(method, path, json=body), 403)["id"] == "forbidden"
+        assert error_of(anonymous.request(method, path, json=body),
+                        401)["id"] == "not-authenticated"

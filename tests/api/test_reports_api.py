@@ -137,11 +137,13 @@ def test_reports_are_for_staff_and_name_their_errors(web_sqlite) -> None:
     agent = web.client("agent1")
     for url in (f"/api/reports/campaigns/{alpha}", f"/api/reports/campaigns/{alpha}.csv",
                 "/api/reports/agents", "/api/reports/agents.csv"):
-        error_of(agent.get(url), 403, "forbidden")
-        error_of(web.anonymous().get(url), 401, "not-authenticated")
+        assert error_of(agent.get(url), 403)["id"] == "forbidden"
+        assert error_of(web.anonymous().get(url), 401)["id"] == "not-authenticated"
     admin = web.client("admin")
-    error_of(admin.get("/api/reports/campaigns/999"), 404, "no-such-campaign")
-    error_of(admin.get("/api/reports/agents?campaign_id=999"), 404, "no-such-campaign")
-    error_of(admin.get(f"/api/reports/campaigns/{alpha}?format=pdf"), 400, "invalid-input")
-    error_of(admin.get(f"/api/reports/campaigns/{alpha}?from=2020-01-01&to=2026-01-01"), 400,
-             "invalid-range")
+    assert error_of(admin.get("/api/reports/campaigns/999"), 404)["id"] == "no-such-campaign"
+    assert error_of(admin.get("/api/reports/agents?campaign_id=999"),
+                    404)["id"] == "no-such-campaign"
+    assert error_of(admin.get(f"/api/reports/campaigns/{alpha}?format=pdf"),
+                    400)["id"] == "invalid-input"
+    assert error_of(admin.get(f"/api/reports/campaigns/{alpha}?from=2020-01-01&to=2026-01-01"),
+                    400)["id"] == "invalid-range"
