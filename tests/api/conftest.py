@@ -12,6 +12,7 @@ logged in.  Users: ``admin`` (administrator), ``super`` (supervisor), ``agent1``
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,22 @@ ROLES = {"admin": Role.ADMINISTRATOR, "super": Role.SUPERVISOR, "agent1": Role.A
 
 def password_of(name: str) -> str:
     return f"pw-{name}-12345"
+
+
+def login_token(client: TestClient, next: str = "") -> str:
+    """The token of a fresh login form (its cookie is now in ``client``)."""
+    page = client.get("/login", params={"next": next} if next else None)
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="login_token" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def submit_login(client: TestClient, username: str, password: str, next: str = "") -> Any:
+    """Log in through the login page's form, as a browser does."""
+    return client.post("/login", data={"username": username, "password": password, "next": next,
+                                       "login_token": login_token(client, next)},
+                       follow_redirects=False)
 
 
 class Web:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from campaigns.store import audit
-from tests.api.conftest import password_of
+from tests.api.conftest import login_token, password_of, submit_login
 
 
 def _error(response) -> dict:
@@ -134,12 +134,37 @@ def test_the_login_page_logs_in_and_redirects_each_role(web_sqlite) -> None:
         .startswith("/login?next=")
     page = client.get("/login")
     assert page.status_code == 200 and 'name="password"' in page.text
-    response = client.post("/login", data={"username": "agent1",
-                                           "password": password_of("agent1"), "next": ""},
-                           follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/agent"
-    bad = client.post("/login", data={"username": "agent1", "password": "x", "next": ""})
+    bad = submit_login(client, "agent1", "x")
     assert bad.status_code == 401 and "wrong user name or password" in bad.text
+    response = submit_login(client, "agent1", password_of("agent1"))
+    assert response.status_code == 303 and response.headers["location"] == "/agent"
+
+
+@pytest.mark.req("F2")
+def test_the_login_form_only_works_with_the_token_its_page_set(web_sqlite) -> None:
+    """Login CSRF: another site can post the form, but not with this browser's token."""
+    data = {"username": "agent1", "password": password_of("agent1"), "next": ""}
+    client = web_sqlite.anonymous()
+    forged = client.post("/login", data=data, follow_redirects=False)  # no page, no cookie
+    assert forged.status_code == 403 and "expired" in forged.text
+    assert "dialer_session" not in forged.cookies and client.get("/account").url.path == "/login"
+    token = login_token(client)
+    guessed = client.post("/login", data={**data, "login_token": token[::-1]},
+                          follow_redirects=False)
+    assert guessed.status_code == 403
+    other = web_sqlite.anonymous()  # a token without its cookie (another browser's page)
+    assert other.post("/login", data={**data, "login_token": login_token(client)},
+                      follow_redirects=False).status_code == 403
+    ok = client.post("/login", data={**data, "login_token": login_token(client)},
+                     follow_redirects=False)
+    assert ok.status_code == 303 and client.get("/account").status_code == 200
+    assert "samesite=strict" in login_cookie_header(web_sqlite.anonymous()).lower()
+
+
+def login_cookie_header(client) -> str:
+    page = client.get("/login")
+    return next(v for k, v in page.headers.multi_items()
+                if k == "set-cookie" and v.startswith("dialer_login="))
 
 
 @pytest.mark.req("F2")

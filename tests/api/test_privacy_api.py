@@ -10,7 +10,7 @@ import os
 import pytest
 
 from campaigns import db
-from tests.api.conftest import Web, password_of
+from tests.api.conftest import Web, password_of, submit_login
 from tests.api.test_admin_campaigns import error_of
 from tests.api.test_admin_lists import upload, wait_for_job
 from tests.clirunner import CliRunner
@@ -149,9 +149,8 @@ def test_logins_failed_logins_exports_and_erasures_are_in_the_audit(web_sqlite, 
     assert web.anonymous().post("/api/auth/login", json={"username": "admin",
                                                          "password": "wrong"}).status_code == 401
     page = web.anonymous()  # the login page goes through the same audited check
-    assert page.post("/login", data={"username": "super", "password": "wrong"}).status_code == 401
-    assert page.post("/login", data={"username": "super", "password": password_of("super")},
-                     follow_redirects=False).status_code == 303
+    assert submit_login(page, "super", "wrong").status_code == 401
+    assert submit_login(page, "super", password_of("super")).status_code == 303
     admin = web.client("admin")
     admin.post("/api/privacy/export", json={"record_id": trail.world.record.id})
     admin.post("/api/privacy/erase", json={"record_id": trail.world.record.id, "confirm": True})

@@ -289,8 +289,8 @@ def _anonymous(site: Any, method: str, path: str, role: str) -> None:
     """No login: public routes answer (customer links: a bad one here, see below), the API
     says 401, pages send the browser to the login page and back."""
     response = send(site.anonymous, method, path, site.alpha if method == "GET" else site.missing)
-    if (method, path) == ("POST", "/login"):  # no credentials: the login page again
-        assert response.status_code == 401 and 'name="password"' in response.text
+    if (method, path) == ("POST", "/login"):  # no form token: the login page again
+        assert response.status_code == 403 and 'name="password"' in response.text
     elif role == P:
         assert response.status_code not in (401, 403), response.text[:300]
         assert response.status_code < 500, response.text[:300]
