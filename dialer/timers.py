@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,7 +36,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 logger = logging.getLogger(__name__)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 _DUE_JOB = "dialer-due"
 _SAFETY_JOB = "dialer-safety"
 
@@ -62,6 +62,9 @@ class DueTimer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self.passes = 0
+        #: the pass running now in the executor (stop() lets it finish its unit of work).
+        self._inflight: asyncio.Future[None] | None = None
+        self._is_stopping = False
         #: the start's rebuild is done (armed from the database, or nothing was due).
         self.is_rebuilt = False
         #: the instant the start armed the timer for (None: nothing was due then).
@@ -85,8 +88,16 @@ class DueTimer:
         self.is_rebuilt = True
 
     async def stop(self) -> None:
+        """Stop firing; a pass in progress finishes first (its database work is not cut off)."""
+        self._is_stopping = True
         if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+            self._scheduler.shutdown(wait=False)  # cancels a running _fire, not its pass
+        inflight = self._inflight
+        if inflight is not None and not inflight.done():
+            await asyncio.wait([inflight])
+            if not inflight.cancelled() and inflight.exception() is not None:
+                logger.error("releasing due work failed while stopping",
+                             exc_info=inflight.exception())
         self._pending.clear()
 
     async def rearm(self) -> dt.datetime | None:
@@ -121,11 +132,16 @@ class DueTimer:
 
     async def _fire(self, job_id: str | None = None) -> None:
         self._pending.pop(job_id, None)
+        if self._is_stopping:
+            return
         now = self._now()
+        self._inflight = asyncio.get_running_loop().run_in_executor(None, self._on_due, now)
         try:
-            await asyncio.get_running_loop().run_in_executor(None, self._on_due, now)
+            await asyncio.shield(self._inflight)
+        except asyncio.CancelledError:  # the scheduler is shutting down: stop() awaits the pass
+            return
         except Exception:  # the outermost loop of the timer: log with context and carry on
             logger.exception("releasing due work failed at %s", now.isoformat())
-        finally:
-            self.passes += 1
+        self.passes += 1
+        if not self._is_stopping:
             await self.rearm()

@@ -21,6 +21,7 @@ Retry and callback rows are the truth.  :func:`next_due_at` tells the timer
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,14 +231,19 @@ def _driver(session: Session) -> tuple[Any, str, Callable[[dt.datetime | None], 
 
 
 def _mark_released(session: Session, ids: list[int], now: dt.datetime) -> None:
+    """One set-based UPDATE: the ids go as one bound array (one statement, not one per row)."""
     if not ids:
         return
     connection, mark, instant = _driver(session)
-    at = instant(now)
+    if connection.dialect.name == "sqlite":
+        # "+status": SQLite would otherwise walk every pending row of the status index.
+        members, bound = f"id IN (SELECT value FROM json_each({mark})) AND +status", json.dumps(ids)
+    else:
+        members, bound = f"id = ANY({mark}) AND status", list(ids)
     connection.exec_driver_sql(
         f"UPDATE retry SET claimed_by = {mark}, claimed_until = {mark} "
-        f"WHERE id = {mark} AND status = {mark}",
-        [(RELEASED, at, retry_id, RetryStatus.PENDING.value) for retry_id in ids])
+        f"WHERE {members} = {mark}",
+        (RELEASED, instant(now), bound, RetryStatus.PENDING.value))
 
 
 def _move(session: Session, moves: list[dict[str, Any]]) -> None:

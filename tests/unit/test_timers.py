@@ -11,7 +11,7 @@ import pytest
 
 from dialer import timers
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 async def _wait(condition, timeout: float = 10.0) -> None:
@@ -126,3 +126,30 @@ def test_a_failing_pass_is_logged_and_the_timer_keeps_going(caplog) -> None:
 
     _run(body)
     assert "releasing due work failed" in caplog.text
+
+
+@pytest.mark.req("D9")
+def test_stop_lets_a_pass_in_progress_finish_and_logs_no_cancelled_job(caplog) -> None:
+    entered, proceed = threading.Event(), threading.Event()
+    finished: list[dt.datetime] = []
+
+    def on_due(now: dt.datetime) -> None:
+        entered.set()
+        assert proceed.wait(30)
+        finished.append(now)
+
+    async def body() -> None:
+        past = dt.datetime.now(UTC) - dt.timedelta(seconds=1)
+        timer = timers.DueTimer(lambda: past, on_due)
+        await timer.start()
+        await _wait(entered.is_set)
+        stopping = asyncio.create_task(timer.stop())
+        done, _ = await asyncio.wait([stopping], timeout=0.3)
+        assert not done, "stop() returned while the pass was still running"
+        proceed.set()
+        await stopping
+        assert len(finished) == 1 and timer.armed_for is None
+
+    with caplog.at_level("ERROR"):
+        _run(body)
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")], caplog.text
