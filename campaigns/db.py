@@ -59,6 +59,10 @@ def normalise_url(url: str) -> str:
     return url
 
 
+#: page cache of each SQLite connection (KiB).
+CACHE_KIB = 65536
+
+
 def _on_sqlite_connect(busy_timeout_ms: int):
     def configure(dbapi_connection: Any, _record: Any) -> None:
         # The driver's own transaction handling would defer BEGIN; keep its default
@@ -68,6 +72,10 @@ def _on_sqlite_connect(busy_timeout_ms: int):
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # 64 MiB of page cache (SQLite's default is 2 MiB): the queue's and the numbers'
+        # indexes take random keys, and at a million rows their pages no longer fit in 2 MiB
+        # (retry adds at 200k pending: 13-16 % faster).  Memory is taken as pages are read.
+        cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         cursor.close()
 
     return configure

@@ -55,6 +55,7 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 7000
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA cache_size")).scalar() == -db.CACHE_KIB
     engine.dispose()
 
 
