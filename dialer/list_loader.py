@@ -122,14 +122,15 @@ class _Checks:
     """Which numbers of a chunk the campaign has already, which a DNC list holds, and
     which were erased.
 
-    Bloom filters of the campaign's numbers and of its DNC numbers clear most
-    numbers; the database settles the rest.  Erased numbers are checked only when
+    A Bloom filter of the campaign's numbers clears most numbers, the database
+    settles the rest; the DNC numbers are a set when they are few, else a Bloom
+    filter before the database (or the database alone when they are very many).  Erased numbers are checked only when
     something was ever erased, against their hashes read once per load.
     """
 
     def __init__(self, session: Session, campaign_id: int, path: Path, now: dt.datetime) -> None:
         self.session, self.campaign_id, self.now = session, campaign_id, now
-        self.known_filter, self.dnc_filter = _filters(session, campaign_id, path, now)
+        self.known_filter, self.dnc = _filters(session, campaign_id, path, now)
         #: which numbers of a chunk were erased (None: nothing ever was).
         self.suppressed = privacy.suppression_check(session)
 
@@ -142,7 +143,7 @@ class _Checks:
         erased: set[str] = set()
         if self.suppressed is not None:
             erased = self.suppressed(fresh)
-        dnc = self.dnc_filter
+        dnc = self.dnc
         if isinstance(dnc, set):
             blocked = dnc.intersection(fresh)
         else:
