@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -17,6 +17,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from campaigns import errors
+
+
+def to_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """An aware instant in UTC; naive datetimes are refused (ValueError)."""
+    if value is None or value.tzinfo is dt.timezone.utc:
+        return value
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: instants must carry a zone")
+    return value.astimezone(dt.timezone.utc)
+
+
+def _sqlite_text(value: dt.datetime | None) -> str | None:
+    value = to_utc(value)
+    # isoformat of an aware UTC instant: "YYYY-MM-DD HH:MM:SS.ffffff+00:00", offset cut.
+    return None if value is None else value.isoformat(" ", "microseconds")[:26]
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -29,14 +44,22 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value!r}: instants must carry a zone")
-        value = value.astimezone(dt.timezone.utc)
-        if dialect.name == "sqlite":
+        value = to_utc(value)
+        if value is not None and dialect.name == "sqlite":
             return value.replace(tzinfo=None)
         return value
+
+    @staticmethod
+    def driver_converter(dialect: Any) -> Callable[[dt.datetime | None], Any]:
+        """What the driver receives for an instant, done directly (bulk writes through the
+        DBAPI): SQLite SQLAlchemy's text form of the UTC instant, PostgreSQL the aware
+        UTC instant.
+
+        >>> UTCDateTime.driver_converter(make_url("sqlite://").get_dialect()())(
+        ...     dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5))))
+        '2026-03-02 15:00:00.000000'
+        """
+        return _sqlite_text if dialect.name == "sqlite" else to_utc
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:

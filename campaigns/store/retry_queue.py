@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from campaigns import calling_rules, models
+from campaigns import calling_rules, db, models
 from campaigns.enums import CallbackStatus, RecordStatus, RetryStatus
 from campaigns.store import compliance_batch
 
@@ -78,8 +78,9 @@ def add_retries(session: Session, retries: Sequence[NewRetry], now: dt.datetime)
     The queue's add: one statement for the rows and one for the records'
     ``status``/``next_attempt_at`` cache, whatever the batch size (flushed, not
     committed).  Rows go to the driver as plain tuples, instants converted once
-    each by :func:`_instant_converter`.  A record should have one pending retry:
-    the caller cancels the old one first, as the disposition rules do.
+    each by :meth:`campaigns.db.UTCDateTime.driver_converter`.  A record should
+    have one pending retry: the caller cancels the old one first, as the
+    disposition rules do.
     """
     if not retries:
         return
@@ -97,30 +98,6 @@ def add_retries(session: Session, retries: Sequence[NewRetry], now: dt.datetime)
         f"UPDATE record SET status = {mark}, next_attempt_at = {mark}, updated_at = {mark} "
         f"WHERE id = {mark}", [(waiting, at, created, r.record_id) for r, at in rows])
     _expire_loaded(session, set(), {r.record_id for r in retries})
-
-
-def _instant_converter(dialect: Any) -> Callable[[dt.datetime | None], Any]:
-    """What :class:`campaigns.db.UTCDateTime` and ``dialect`` make of an instant, done directly.
-
-    SQLite stores SQLAlchemy's text form of the UTC instant
-    (``YYYY-MM-DD HH:MM:SS.ffffff``); PostgreSQL's driver takes the aware UTC
-    instant itself.  Naive instants are refused, as the column type refuses them.
-    """
-    return _sqlite_text if dialect.name == "sqlite" else _utc
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is dt.UTC:
-        return value
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r}: instants must carry a zone")
-    return value.astimezone(dt.UTC)
-
-
-def _sqlite_text(value: dt.datetime | None) -> str | None:
-    value = _utc(value)
-    # isoformat of an aware UTC instant: "YYYY-MM-DD HH:MM:SS.ffffff+00:00", offset cut.
-    return None if value is None else value.isoformat(" ", "microseconds")[:26]
 
 
 def next_due_at(session: Session) -> dt.datetime | None:
@@ -227,7 +204,7 @@ def _driver(session: Session) -> tuple[Any, str, Callable[[dt.datetime | None], 
     """The connection, its placeholder and its instant conversion (for ``executemany``)."""
     connection = session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    return connection, mark, _instant_converter(connection.dialect)
+    return connection, mark, db.UTCDateTime.driver_converter(connection.dialect)
 
 
 def _mark_released(session: Session, ids: list[int], now: dt.datetime) -> None:
