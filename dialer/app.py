@@ -304,14 +304,22 @@ class Engine:
         def on_missed(session: Session, callback: models.Callback, at: dt.datetime) -> None:
             _on_missed(session, callback, at, cfg)
 
-        def release(session: Session) -> None:
+        def release(session: Session) -> retry_queue.Release:
             engine_queries.stale_claims(session, now)
-            retry_queue.release_due(session, now, rules=self.rules, on_missed=on_missed)
+            return retry_queue.release_due(session, now, rules=self.rules, on_missed=on_missed)
 
-        self._blocking(release)()
+        report = self._blocking(release)()
+        if (report.ready or report.callbacks_due) and self._loop is not None:
+            # released work is dialled now, not up to a pacing tick later (D11's lateness)
+            self._loop.call_soon_threadsafe(self._wake_campaigns)
         if self._swept_at is None or now - self._swept_at >= CALLBACK_SWEEP:
             self._swept_at = now
             self._sweep(now, cfg)
+
+    def _wake_campaigns(self) -> None:
+        for runner in self.runners.values():
+            if runner.orchestrator is not None:
+                runner.orchestrator.wake()
 
     def _sweep(self, now: dt.datetime, cfg: Any) -> None:
         """The callbacks workflow's periodic sweep, in its own unit of work."""

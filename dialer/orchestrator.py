@@ -153,6 +153,11 @@ class _Tick:
 
 
 @dataclass(frozen=True)
+class _Wake:
+    """Work became due between ticks (the retry timer released it): pace now."""
+
+
+@dataclass(frozen=True)
 class _Deadline:
     call_id: str
 
@@ -271,6 +276,13 @@ class Orchestrator:
         self._is_dialing = False
         self._inbox.put_nowait(_Tick())
 
+    def wake(self) -> None:
+        """Due work was released into the hopper: decide and dial now, not at the next tick.
+
+        Call it on the event loop's thread.
+        """
+        self._inbox.put_nowait(_Wake())
+
     def live_calls(self) -> list[dict[str, Any]]:
         """Calls not yet ended: ringing (or, preview, ringing for their agent), waiting, connected."""
         out = []
@@ -330,6 +342,9 @@ class Orchestrator:
                 await self._on_event(item)
             elif isinstance(item, _Tick):
                 await self._on_tick()
+            elif isinstance(item, _Wake):
+                if self._is_dialing:
+                    await self._pace()
             elif isinstance(item, _Deadline):
                 await self._on_deadline(item.call_id)
             elif isinstance(item, _WrapLimit):
@@ -373,6 +388,10 @@ class Orchestrator:
                 self._release_offer(agent_id, "stopped")
             return
         self._arm_tick()
+        await self._pace()
+
+    async def _pace(self) -> None:
+        """One pacing decision and its dials (or, in preview, offers)."""
         if self.params.mode is DialingMode.PREVIEW:
             await self._offer_previews()
             return

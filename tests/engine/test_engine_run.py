@@ -159,6 +159,30 @@ def test_agent_callback_is_scheduled_released_when_due_and_dialled(sqlite_url: s
     engine.dispose()
 
 
+@pytest.mark.req("D9")
+@pytest.mark.req("D11")
+def test_a_callback_coming_due_is_dialled_when_the_timer_releases_it_not_at_the_next_tick(
+        sqlite_url: str) -> None:
+    engine = db.make_engine(sqlite_url)
+    factory = db.make_sessionmaker(engine)
+    campaign_id = data.create_campaign(factory, "woken", [data.scripted("212", "08")])
+    # a pacing tick far longer than the run: only the timer's wake can dial the callbacks in time
+    options = app.EngineOptions(engine_id="woken", is_until_idle=True, sim_agents=1,
+                                sim_dispositions={"callback": 1.0}, tick_s=60.0,
+                                status_poll_s=0.2, sim_callback_delay=dt.timedelta(seconds=1))
+
+    _run(sqlite_url, options, timeout_s=45.0)
+
+    with factory() as session:
+        (attempts,) = data.attempts_by_record(session, campaign_id).values()
+        callbacks = session.scalars(select(models.Callback).order_by(models.Callback.id)).all()
+        assert len(callbacks) == 4
+        for callback, next_call in zip(callbacks, attempts[1:], strict=True):
+            waited = (next_call.started_at - callback.window_start_at).total_seconds()
+            assert 0 <= waited < 2.0, waited
+    engine.dispose()
+
+
 @pytest.mark.req("D6")
 def test_a_caller_id_at_its_daily_cap_gives_way_to_another_pool_number(sqlite_url: str) -> None:
     engine = db.make_engine(sqlite_url)

@@ -212,6 +212,42 @@ def test_engine_runs_on_the_real_clock_too():
     assert engine.metrics.dials == 2 and engine.metrics.connected == 1
 
 
+class LateHopper:
+    """A hopper whose work arrives after the start (as the retry timer releases it)."""
+
+    def __init__(self) -> None:
+        self.numbers: list[str] = []
+
+    async def claim(self, count: int) -> list[orchestrator.DialTarget]:
+        taken, self.numbers = self.numbers[:count], self.numbers[count:]
+        return [orchestrator.DialTarget(number) for number in taken]
+
+
+@pytest.mark.req("D11")
+def test_wake_dials_released_work_now_not_at_the_next_tick():
+    async def main(clock):
+        backend = sim.SimulatedBackend(clock)
+        await backend.start()
+        hopper = LateHopper()
+        engine = orchestrator.Orchestrator(clock, backend, hopper,
+                                           settings=orchestrator.OrchestratorSettings(tick_s=30.0))
+        engine.login(1)
+        dialled: list[float] = []
+        engine.listeners.append(lambda kind, data: dialled.append(
+            (clock.now() - START).total_seconds()) if data.get("state") == "ringing" else None)
+        running = asyncio.create_task(engine.run())
+        await clock.sleep(5)
+        hopper.numbers.append("+12125550102")
+        engine.wake()
+        await clock.sleep(1)
+        engine.stop_dialing()
+        await running
+        await backend.close()
+        return dialled
+
+    assert _run(main) == [5.0]
+
+
 @pytest.mark.req("D14")
 def test_backend_is_a_parameter_any_backend_protocol_works():
     assert isinstance(sim.SimulatedBackend(clockmod.RealClock()), base.Backend)
