@@ -25,9 +25,10 @@ import re
 import struct
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Iterable, Iterator, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from campaigns import errors, phones
 from campaigns.enums import PhoneKind, RejectReason

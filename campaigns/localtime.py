@@ -56,7 +56,7 @@ def localize(naive: dt.datetime, zone_name: str, *, is_dst: bool | None = False)
         aware = tz.localize(naive, is_dst=is_dst)  # type: ignore[attr-defined]
     except pytz.NonExistentTimeError:
         aware = tz.localize(naive, is_dst=True)  # type: ignore[attr-defined]
-    return aware.astimezone(dt.timezone.utc)
+    return aware.astimezone(dt.UTC)
 
 
 def to_local(instant: dt.datetime, zone_name: str) -> dt.datetime:

@@ -12,16 +12,40 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, Date, Float, ForeignKey, Index, Integer, MetaData,
-                        String, Text, Time, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from campaigns.db import UTCDateTime
-from campaigns.enums import (AgentState, CallbackStatus, CallCategory, CallOutcome,
-                             CampaignStatus, Channel, DialingMode, DispositionSource,
-                             MessageStatus, PhoneKind, RecordStatus, RetryStatus, Role,
-                             RuleAction)
+from campaigns.enums import (
+    AgentState,
+    CallbackStatus,
+    CallCategory,
+    CallOutcome,
+    CampaignStatus,
+    Channel,
+    DialingMode,
+    DispositionSource,
+    MessageStatus,
+    PhoneKind,
+    RecordStatus,
+    RetryStatus,
+    Role,
+    RuleAction,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -79,7 +103,7 @@ class Campaign(Base):
     #: timings, reminder offsets, cancel reasons, notify_on_reassign).
     callback_policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    lists: Mapped[list["CallingList"]] = relationship(back_populates="campaign",
+    lists: Mapped[list[CallingList]] = relationship(back_populates="campaign",
                                                       cascade="all, delete-orphan")
 
 
@@ -139,7 +163,7 @@ class Record(Base):
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
-    phones: Mapped[list["PhoneNumber"]] = relationship(back_populates="record",
+    phones: Mapped[list[PhoneNumber]] = relationship(back_populates="record",
                                                        cascade="all, delete-orphan",
                                                        order_by="PhoneNumber.position")
 
@@ -335,9 +359,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]
 
-    shifts: Mapped[list["WorkShift"]] = relationship(cascade="all, delete-orphan",
+    shifts: Mapped[list[WorkShift]] = relationship(cascade="all, delete-orphan",
                                                      order_by="(WorkShift.weekday, WorkShift.start)")
-    exceptions: Mapped[list["ShiftException"]] = relationship(cascade="all, delete-orphan",
+    exceptions: Mapped[list[ShiftException]] = relationship(cascade="all, delete-orphan",
                                                               order_by="ShiftException.on_date")
 
 

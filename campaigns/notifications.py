@@ -16,10 +16,11 @@ import enum
 import re
 import string
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from campaigns import errors, localtime
 from campaigns.enums import Channel

@@ -16,11 +16,23 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from campaigns import (calling_hours, campaign_fields, dispositions, lists, models, passwords,
-                       phones, shifts)
+from campaigns import (
+    calling_hours,
+    campaign_fields,
+    dispositions,
+    lists,
+    models,
+    passwords,
+    phones,
+    shifts,
+)
 from campaigns.enums import CampaignStatus, DialingMode, Role
-from campaigns.store import audit, campaigns as campaign_store, dnc as dnc_store
-from campaigns.store import lists as list_store, rules as rule_store, users as user_store
+from campaigns.store import audit
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import dnc as dnc_store
+from campaigns.store import lists as list_store
+from campaigns.store import rules as rule_store
+from campaigns.store import users as user_store
 from dialer import list_loader
 
 CONFIG = Path(__file__).resolve().parents[1] / "config"

@@ -7,7 +7,8 @@ imports its technology lazily, so choosing ``sim`` never loads pjsua2.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from telephony import base, errors
 

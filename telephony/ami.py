@@ -24,11 +24,12 @@ import datetime as dt
 import itertools
 import logging
 import socket
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable
+from typing import Any
 
-from asterisk.ami import AMIClient, Action
+from asterisk.ami import Action, AMIClient
 
 from telephony import base, causes, errors
 from telephony.config import AmiSettings
@@ -43,7 +44,7 @@ ATTEMPT_VARIABLE = "DIALER_ATTEMPT"
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(eq=False)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Mapping, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 
 class CallOutcome(str, enum.Enum):

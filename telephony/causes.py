@@ -11,7 +11,7 @@ no other module ever sees a SIP code or an AMI header.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from telephony.base import CallOutcome
 

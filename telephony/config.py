@@ -36,7 +36,7 @@ class SipSettings(_Section):
     max_cps_per_worker: float = Field(default=30.0, gt=0, le=50.0)
 
     @model_validator(mode="after")
-    def _rtp_range(self) -> "SipSettings":
+    def _rtp_range(self) -> SipSettings:
         if self.rtp_port_max <= self.rtp_port_min:
             raise ValueError("rtp_port_max must be above rtp_port_min")
         return self
@@ -60,7 +60,7 @@ class AmiSettings(_Section):
     amd: bool = False
 
     @model_validator(mode="after")
-    def _channel_template(self) -> "AmiSettings":
+    def _channel_template(self) -> AmiSettings:
         if "{number}" not in self.channel:
             raise ValueError("channel must contain {number}, e.g. PJSIP/{number}@trunk")
         return self
@@ -91,7 +91,7 @@ class SimSettings(_Section):
     amd_false_negative: float = Field(default=0.0, ge=0, le=1)
 
     @model_validator(mode="after")
-    def _probabilities(self) -> "SimSettings":
+    def _probabilities(self) -> SimSettings:
         total = self.live + self.machine + self.busy + self.rejected + self.failed
         if total > 1.0 + 1e-9:
             raise ValueError("live + machine + busy + rejected + failed must not exceed 1")

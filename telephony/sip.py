@@ -23,8 +23,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator
+from typing import Any
 
 from telephony import base, causes, errors
 from telephony.config import SipSettings
@@ -38,7 +39,7 @@ _MAX_CALLS = 4
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(eq=False)

@@ -230,7 +230,7 @@ class Worker:
         self.calls[call.call_id] = call
         call.makeCall(cmd["uri"] + self._tp_param(), prm)
 
-    def _hangup(self, call: "WorkerCall", cause: str) -> None:
+    def _hangup(self, call: WorkerCall, cause: str) -> None:
         if not call.cause:
             call.cause = cause
         prm = pj.CallOpParam()
@@ -363,10 +363,10 @@ class WorkerAccount(pj.Account):
         super().__init__()
         self.worker = worker
 
-    def onIncomingCall(self, prm: Any) -> None:  # noqa: N802 (pjsua2 callback)
+    def onIncomingCall(self, prm: Any) -> None:
         self.worker.on_incoming(prm.callId, prm.rdata)
 
-    def onRegState(self, prm: Any) -> None:  # noqa: N802 (pjsua2 callback)
+    def onRegState(self, prm: Any) -> None:
         self.worker.emit({"ev": "reg", "code": prm.code, "reason": prm.reason,
                           "expiration": prm.expiration})
 
@@ -400,7 +400,7 @@ class WorkerCall(pj.Call):
                 return self.getAudioMedia(index)
         return None
 
-    def onCallState(self, prm: Any) -> None:  # noqa: N802 (pjsua2 callback)
+    def onCallState(self, prm: Any) -> None:
         info = self.getInfo()
         self._note_q850(prm)
         if self.is_refused:
@@ -433,7 +433,7 @@ class WorkerCall(pj.Call):
         if match:
             self.q850 = int(match.group(1))
 
-    def onCallMediaState(self, prm: Any) -> None:  # noqa: N802 (pjsua2 callback)
+    def onCallMediaState(self, prm: Any) -> None:
         self.worker.mix(self.call_id)
 
 

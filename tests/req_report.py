@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def pytest_collection_finish(session) -> None:  # noqa: ANN001 - pytest hook
+def pytest_collection_finish(session) -> None:
     ids = set()
     for item in session.items:
         for mark in item.iter_markers("req"):

@@ -34,7 +34,7 @@ def test_layout_and_distribution() -> None:
 def _quick_start() -> list[str]:
     readme = (ROOT / "README.md").read_text("utf-8")
     section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", section, re.S)
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", section, re.DOTALL)
     return [line.strip() for block in blocks for line in block.splitlines()
             if line.strip() and not line.strip().startswith("#")]
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "requirements.md"
 _SECTION = re.compile(r"^## Issue (\d+) — .*\(status: (done|in progress|planned)\)\s*$")
@@ -41,7 +40,7 @@ def marked_ids() -> frozenset[str]:
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
          "-p", "tests.req_report", str(ROOT / "tests")],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
-    found = set(re.findall(r"^REQ ([A-Z]\d+)$", result.stdout, re.M))
+    found = set(re.findall(r"^REQ ([A-Z]\d+)$", result.stdout, re.MULTILINE))
     assert found, f"collection found no req marks:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     return frozenset(found)
 

@@ -10,9 +10,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from campaigns import calling_hours, calling_rules, diagnosis, models
-from campaigns.enums import (AgentState, CallbackStatus, CampaignStatus, PhoneKind, RecordStatus,
-                             RetryStatus)
-from campaigns.store import compliance, rules as rule_store
+from campaigns.enums import (
+    AgentState,
+    CallbackStatus,
+    CampaignStatus,
+    PhoneKind,
+    RecordStatus,
+    RetryStatus,
+)
+from campaigns.store import compliance
+from campaigns.store import rules as rule_store
 
 _OPEN_CALLBACK = (CallbackStatus.SCHEDULED, CallbackStatus.DUE, CallbackStatus.REOPENED)
 

@@ -12,8 +12,8 @@ uses ``FOR UPDATE SKIP LOCKED``; SQLite serialises writers.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session

@@ -16,9 +16,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from campaigns import dispositions, errors, models
-from campaigns.enums import (CallbackStatus, CallOutcome, PhoneKind, RecordStatus, RetryStatus,
-                             RuleAction)
-from campaigns.store import dnc as dnc_store, rules as rule_store
+from campaigns.enums import (
+    CallbackStatus,
+    CallOutcome,
+    PhoneKind,
+    RecordStatus,
+    RetryStatus,
+    RuleAction,
+)
+from campaigns.store import dnc as dnc_store
+from campaigns.store import rules as rule_store
 
 
 @dataclass(frozen=True)

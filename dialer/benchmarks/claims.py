@@ -23,7 +23,7 @@ from campaigns import db, models, schema
 from campaigns.enums import PhoneKind
 from dialer.cli import common
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @click.command("claims")

@@ -114,7 +114,7 @@ async def _follow(backend: base.Backend, events: asyncio.Queue[base.CallEvent],
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @click.command("call")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 from sqlalchemy.orm import object_session
@@ -10,7 +11,9 @@ from sqlalchemy.orm import object_session
 from campaigns import campaign_fields, dispositions
 from campaigns.db import utcnow
 from campaigns.enums import CallCategory, CampaignStatus, DialingMode
-from campaigns.store import audit, campaigns as campaign_store, rules as rule_store
+from campaigns.store import audit
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import rules as rule_store
 from dialer.cli import common
 
 

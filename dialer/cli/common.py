@@ -8,15 +8,17 @@ with :func:`common_options` and reach the shared state with :func:`app`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from campaigns import db as dbmod
-from dialer import errors, logs, settings as settings_mod
+from dialer import errors, logs
+from dialer import settings as settings_mod
 
 _KEY = "dialer.options"
 
@@ -82,7 +84,7 @@ def _json_default(value: Any) -> Any:
     import enum
 
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, (dt.date, dt.time)):
         return value.isoformat()
     if isinstance(value, enum.Enum):

@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from campaigns import dnc_files, lists, phones
 from campaigns.db import utcnow
-from campaigns.store import audit, campaigns as campaign_store, dnc as dnc_store
+from campaigns.store import audit
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import dnc as dnc_store
 from dialer.cli import common
 
 logger = logging.getLogger(__name__)
@@ -48,14 +50,14 @@ def _parse_expiry(value: str | None) -> dt.datetime | None:
     try:
         if len(value) == 10:
             day = dt.date.fromisoformat(value)
-            return dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc)
+            return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
         instant = dt.datetime.fromisoformat(value)
     except ValueError:
         raise common.usage_error(f"--expires {value!r}: expected YYYY-MM-DD or an ISO instant",
                                  "expires") from None
     if instant.tzinfo is None:
         raise common.usage_error(f"--expires {value!r}: give the offset (e.g. Z)", "expires")
-    return instant.astimezone(dt.timezone.utc)
+    return instant.astimezone(dt.UTC)
 
 
 def _to_e164(values: tuple[str, ...], region: str) -> list[str]:

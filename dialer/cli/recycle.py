@@ -10,8 +10,11 @@ import click
 from campaigns import errors
 from campaigns.db import utcnow
 from campaigns.enums import CallOutcome
-from campaigns.store import audit, campaigns as campaign_store, lists as list_store, recycle
-from dialer.cli import common, lists as list_cli
+from campaigns.store import audit, recycle
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import lists as list_store
+from dialer.cli import common
+from dialer.cli import lists as list_cli
 
 
 @list_cli.command.command("recycle")

@@ -8,7 +8,9 @@ import click
 
 from campaigns import dispositions
 from campaigns.db import utcnow
-from campaigns.store import audit, campaigns as campaign_store, rules as rule_store
+from campaigns.store import audit
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import rules as rule_store
 from dialer.cli import common
 
 

@@ -11,7 +11,9 @@ import click
 from campaigns import errors, localtime, passwords, shifts
 from campaigns.db import utcnow
 from campaigns.enums import Role
-from campaigns.store import audit, campaigns as campaign_store, users as user_store
+from campaigns.store import audit
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import users as user_store
 from dialer.cli import common
 
 # A SIP URI, or an Asterisk channel such as PJSIP/1001, SIP/agent-7, Local/100@agents.

@@ -38,7 +38,7 @@ class SmtpSender:
         message["From"] = self.settings.from_address
         message["To"] = to
         message["Subject"] = subject
-        message["Date"] = email.utils.format_datetime(now.astimezone(dt.timezone.utc))
+        message["Date"] = email.utils.format_datetime(now.astimezone(dt.UTC))
         domain = self.settings.from_address.rpartition("@")[2] or None
         message["Message-ID"] = email.utils.make_msgid(domain=domain)
         if event:

@@ -27,7 +27,7 @@ from campaigns.store import users as user_store
 from dialer import settings as settings_mod
 from dialer.api import context, server
 
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 ROLES = {"admin": Role.ADMINISTRATOR, "super": Role.SUPERVISOR, "agent1": Role.AGENT,
          "agent2": Role.AGENT}
 

@@ -10,9 +10,9 @@ import pytest
 from campaigns import models
 from campaigns.enums import CallOutcome
 from tests.api.test_admin_campaigns import error_of
-from tests.api.test_admin_lists import CSV, upload, wait_for_job
+from tests.api.test_admin_lists import upload, wait_for_job
 
-AT = dt.datetime(2026, 11, 21, 14, 0, tzinfo=dt.timezone.utc)
+AT = dt.datetime(2026, 11, 21, 14, 0, tzinfo=dt.UTC)
 
 
 def load(web, campaign: str) -> int:

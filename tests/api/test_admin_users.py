@@ -82,7 +82,7 @@ def test_shifts_and_memberships_are_replaced(web) -> None:
 
 @pytest.mark.req("F7")
 def test_agents_states_come_from_the_recorded_history_without_an_engine(web_sqlite) -> None:
-    at = dt.datetime(2026, 11, 21, 14, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 11, 21, 14, 0, tzinfo=dt.UTC)
     with web_sqlite.ctx.unit_of_work() as session:
         for state, minutes in ((AgentState.READY, 0), (AgentState.NOT_READY, 5)):
             session.add(models.AgentStateChange(user_id=web_sqlite.ids["agent1"],

@@ -17,7 +17,7 @@ def _demo_line(directory: Path, proc, timeout_s: float = 60.0) -> re.Match[str]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         found = re.search(r"^DEMO url=(\S+) admin=(\S+?):(\S+) agent=(\S+?):(\S+)$",
-                          (directory / "server.out").read_text(), re.M)
+                          (directory / "server.out").read_text(), re.MULTILINE)
         if found:
             return found
         assert proc.poll() is None, (directory / "server.err").read_text()

@@ -25,7 +25,7 @@ def test_every_vendored_library_ships_with_its_licence() -> None:
     readme = (vendor / "README.md").read_text()
     for script in vendor.glob("*.js"):
         assert script.name in readme
-    for row in re.findall(r"^\| `([^`]+)` \|.*\(`([^`]+)`\) \|$", readme, re.M):
+    for row in re.findall(r"^\| `([^`]+)` \|.*\(`([^`]+)`\) \|$", readme, re.MULTILINE):
         assert (vendor / row[0]).is_file() and (vendor / row[1]).is_file()
     assert (vendor / "LICENSE-htmx.txt").read_text().strip()
     assert "MIT" in (vendor / "LICENSE-chartjs.md").read_text()
@@ -33,6 +33,6 @@ def test_every_vendored_library_ships_with_its_licence() -> None:
 
 @pytest.mark.req("F16")
 def test_templates_reference_no_remote_script_or_stylesheet() -> None:
-    remote = re.compile(r"""<(script|link)[^>]+(src|href)=["'](https?:)?//""", re.I)
+    remote = re.compile(r"""<(script|link)[^>]+(src|href)=["'](https?:)?//""", re.IGNORECASE)
     for template in (WEB / "templates").rglob("*.html"):
         assert not remote.search(template.read_text()), template

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import db, models
+
 # the telephony fixtures (sipp carrier, fake AMI server) for the sip and ami cases
 from tests.telephony.conftest import carrier, fake_ami, sipp_binary  # noqa: F401
 

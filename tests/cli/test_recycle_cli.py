@@ -10,7 +10,7 @@ from sqlalchemy import select
 from campaigns import db, models
 from campaigns.enums import CallOutcome, RecordStatus, RetryStatus
 
-NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC)
 
 
 def _load(cli, tmp_path) -> None:

@@ -61,7 +61,7 @@ def test_overlapping_shifts_refused(cli) -> None:
 def test_is_working_reads_shifts_in_the_agents_zone_across_dst() -> None:
     weekly = shifts.parse_shift("mon-fri 09:00-17:00")
     off = [shifts.parse_exception("2026-11-26 off")]
-    utc = dt.timezone.utc
+    utc = dt.UTC
     # 2026-11-02 is a Monday after the US DST end: 09:00 Chicago = 15:00 UTC.
     assert shifts.is_working(weekly, off, "America/Chicago", dt.datetime(2026, 11, 2, 15, 0, tzinfo=utc))
     assert not shifts.is_working(weekly, off, "America/Chicago", dt.datetime(2026, 11, 2, 14, 59, tzinfo=utc))

@@ -11,7 +11,7 @@ from campaigns.enums import AgentState, CampaignStatus, PhoneKind, RecordStatus,
 from campaigns.store import diagnosis
 
 # Monday 11:00 in New York, 06:00 in Honolulu.
-NOW = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC)
 
 
 def _setup(session):
@@ -68,7 +68,7 @@ def test_every_record_is_counted_under_its_blocker(session) -> None:
                        "dnc": 2}
     assert sum(report["blocked"].values()) == report["records"] == 8
     # Honolulu opens at 08:00 HST = 18:00 UTC.
-    assert report["next_opening_at"] == dt.datetime(2026, 11, 23, 18, 0, tzinfo=dt.timezone.utc)
+    assert report["next_opening_at"] == dt.datetime(2026, 11, 23, 18, 0, tzinfo=dt.UTC)
     session.add(models.AgentStateChange(user_id=agent.id, state=AgentState.READY, at=NOW))
     session.flush()
     assert diagnosis.diagnose(session, campaign, NOW)["blocked"]["dialable"] == 1

@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from campaigns import db, lists, models
 from campaigns.enums import RecordStatus
-from campaigns.store import campaigns as campaign_store, dnc as dnc_store
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import dnc as dnc_store
 from campaigns.store import lists as list_store
 from dialer import list_loader
 
-NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 CSV = ("First Name,Last Name,Phone,Cell,State,Zip,Tier\n"
        "Ann,Lee,(202) 456-1111,415-555-2671,DC,20500,gold\n"
        "Bob,Roe,12,,CA,90210,\n"

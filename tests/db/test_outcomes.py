@@ -8,11 +8,18 @@ import pytest
 from sqlalchemy import select
 
 from campaigns import dispositions, errors, models
-from campaigns.enums import (CallbackStatus, CallOutcome, PhoneKind, RecordStatus, RetryStatus,
-                             RuleAction)
-from campaigns.store import outcomes, rules as rule_store
+from campaigns.enums import (
+    CallbackStatus,
+    CallOutcome,
+    PhoneKind,
+    RecordStatus,
+    RetryStatus,
+    RuleAction,
+)
+from campaigns.store import outcomes
+from campaigns.store import rules as rule_store
 
-NOW = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

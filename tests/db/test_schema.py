@@ -10,10 +10,17 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
 from campaigns import db, models, schema
-from campaigns.enums import (CallbackStatus, CallOutcome, DispositionSource, PhoneKind,
-                             RetryStatus, Role, RuleAction)
+from campaigns.enums import (
+    CallbackStatus,
+    CallOutcome,
+    DispositionSource,
+    PhoneKind,
+    RetryStatus,
+    Role,
+    RuleAction,
+)
 
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.mark.req("A7")

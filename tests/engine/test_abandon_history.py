@@ -11,7 +11,7 @@ from campaigns import models
 from campaigns.enums import CallOutcome
 from dialer import app
 
-NOW = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC)
 
 
 @pytest.mark.req("B15")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,7 +12,7 @@ from campaigns.store import campaigns as campaign_store
 from tests import pg
 from tests.notify import servers
 
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

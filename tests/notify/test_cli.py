@@ -45,7 +45,7 @@ def _event(cli, campaign: str) -> None:
             campaign_id = campaign_store.get_by_name(session, campaign).id
             webhook_store.enqueue_event(session, campaign_id=campaign_id,
                                         event="callback.cancelled", data={"callback_id": 4},
-                                        now=dt.datetime.now(dt.timezone.utc))
+                                        now=dt.datetime.now(dt.UTC))
     finally:
         engine.dispose()
 
@@ -74,7 +74,7 @@ def test_notifications_list_refuses_an_unknown_campaign(cli) -> None:
 
 @pytest.mark.req("E15")
 def test_send_due_reports_messages_waiting_for_an_unconfigured_channel(cli, campaign) -> None:
-    message_id = _queue(cli, campaign, now=dt.datetime.now(dt.timezone.utc))
+    message_id = _queue(cli, campaign, now=dt.datetime.now(dt.UTC))
     result = cli("notifications", "send-due", "--json")
     assert result.code == 0, result.err
     assert result.json()["waiting_for_sender"] == {"email": 1}
@@ -149,7 +149,7 @@ def test_send_due_delivers_webhooks_and_the_log_shows_it(cli, campaign, http_rec
     [request] = http_recorder.requests
     assert request.body.decode() == logged["body"]
     assert webhook_signing.verify(secret, request.headers["X-Dialer-Signature"], request.body,
-                                  dt.datetime.now(dt.timezone.utc))
+                                  dt.datetime.now(dt.UTC))
     # The retry is not due yet: the log says when it will be.
     assert cli("notifications", "send-due", "--json").json()["deliveries"]["sent"] == 0
     assert logged["next_attempt_at"] is not None

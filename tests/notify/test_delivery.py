@@ -24,7 +24,7 @@ from tests.notify.servers import SmtpServer
 
 RETRY = config.RetrySettings(max_attempts=3, base_delay_s=60, max_delay_s=600)
 SETTINGS = config.NotificationSettings(retry=RETRY)
-START = dt.datetime(2026, 11, 24, 19, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 11, 24, 19, 0, tzinfo=dt.UTC)
 CONTEXT = notifications.MessageContext(
     customer_name="Ana", company_name="Acme Energy", tz="Europe/Madrid", window_start_at=START,
     window_end_at=START + dt.timedelta(minutes=30), manage_url="https://dialer.test/l/tok-9")

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.req("E16")
 
 BODY = '{"campaign_id":1,"type":"callback.rescheduled"}'
 T = 1_795_000_000
-AT_T = dt.datetime.fromtimestamp(T, dt.timezone.utc)
+AT_T = dt.datetime.fromtimestamp(T, dt.UTC)
 
 
 def test_the_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:

@@ -10,7 +10,7 @@ from campaigns import errors, notifications
 from campaigns.enums import Channel
 from campaigns.notifications import Contacts, Event, MessageContext, Phone
 
-START = dt.datetime(2026, 11, 24, 19, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 11, 24, 19, 0, tzinfo=dt.UTC)
 CONTEXT = MessageContext(
     customer_name="Ana Ruiz", company_name="Acme Energy", campaign_name="Spring renewals",
     agent_name="Bob", tz="America/New_York", window_start_at=START,

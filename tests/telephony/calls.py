@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import time
 from collections import defaultdict
-from typing import Any, AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from telephony import base
 

@@ -7,8 +7,9 @@ import itertools
 import os
 import threading
 import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -88,7 +89,7 @@ class ThreadedAmi:
         self.server = FakeAsterisk()
         self.port = 0
 
-    def start(self, port: int = 0) -> "ThreadedAmi":
+    def start(self, port: int = 0) -> ThreadedAmi:
         self.thread.start()
         self.port = self.call(self.server.start(port))
         return self

@@ -67,7 +67,7 @@ class Sipp:
         self.messages = workdir / f"sipp_{self.port}_messages.log"
         self.errors = workdir / f"sipp_{self.port}_errors.log"
 
-    def start(self, deadline_s: float = 10.0) -> "Sipp":
+    def start(self, deadline_s: float = 10.0) -> Sipp:
         write_tone(self.workdir / "tone.ulaw")
         args = [self.binary, "-sf", str(self.scenario), "-i", "127.0.0.1", "-p", str(self.port),
                 "-mi", "127.0.0.1", "-mp", str(free_port()), "-nostdin", "-trace_msg",

@@ -8,8 +8,8 @@ behaviour from the last four digits; the simulated carrier is scripted.
 from __future__ import annotations
 
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 

@@ -9,7 +9,7 @@ import pytest
 from campaigns import dispositions, errors
 from campaigns.enums import CallOutcome, DispositionSource, RuleAction
 
-NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
 
 def _default() -> dict[str, dispositions.Rule]:

@@ -7,7 +7,8 @@ import re
 
 import phonenumbers
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from campaigns import phones
 

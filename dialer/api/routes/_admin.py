@@ -5,7 +5,6 @@ Not a router: no ``router`` attribute, so the app factory does not mount it.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session

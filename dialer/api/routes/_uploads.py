@@ -52,7 +52,8 @@ def path_of(upload_dir: Path, upload_id: str) -> Path:
 
 def sniff(path: Path, filename: str) -> Any:
     """:func:`campaigns.lists.sniff`, its errors naming the client's file, not the server's path."""
-    from campaigns import errors as campaign_errors, lists
+    from campaigns import errors as campaign_errors
+    from campaigns import lists
 
     try:
         return lists.sniff(path)

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from campaigns import errors as campaign_errors
 from campaigns import passwords
 from campaigns.enums import Role
 from campaigns.store import audit, users, web_auth
-from campaigns import errors as campaign_errors
 from dialer.api import auth, errors
 from dialer.api.context import WebContext
 

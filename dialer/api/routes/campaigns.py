@@ -13,9 +13,12 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from campaigns import campaign_fields, dispositions, errors as campaign_errors
+from campaigns import campaign_fields, dispositions
+from campaigns import errors as campaign_errors
 from campaigns.enums import CampaignStatus
-from campaigns.store import audit, campaigns as campaign_store, rules as rule_store
+from campaigns.store import audit
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import rules as rule_store
 from dialer.api import auth, errors
 from dialer.api.context import WebContext
 from dialer.api.routes import _admin
@@ -190,7 +193,8 @@ def caller_ids(campaign_id: int, session: auth.Db, user: auth.Staff) -> dict[str
 
 
 def _pool_number(raw: str, region: str, daily_cap: int | None, state: str | None) -> Any:
-    from campaigns import caller_ids as pool, phones, zones
+    from campaigns import caller_ids as pool
+    from campaigns import phones, zones
 
     number = phones.normalise(raw, region)
     if number is None or not number.is_valid:

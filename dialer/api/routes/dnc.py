@@ -19,8 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from campaigns import dnc_files, errors as campaign_errors, lists, models, phones
-from campaigns.store import audit, dnc as dnc_store
+from campaigns import dnc_files, lists, models, phones
+from campaigns import errors as campaign_errors
+from campaigns.store import audit
+from campaigns.store import dnc as dnc_store
 from dialer.api import auth
 from dialer.api.routes import _admin, _forms, _uploads
 

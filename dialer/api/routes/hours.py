@@ -12,7 +12,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from campaigns import calling_hours, calling_rules, errors as campaign_errors
+from campaigns import calling_hours, calling_rules
+from campaigns import errors as campaign_errors
 from campaigns.store import compliance as compliance_store
 from dialer.api import auth
 from dialer.api.routes import _admin

@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
@@ -28,7 +29,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from campaigns import errors as campaign_errors, lists, models
+from campaigns import errors as campaign_errors
+from campaigns import lists, models
 from campaigns.store import lists as list_store
 from dialer import import_jobs
 from dialer.api import auth, errors

@@ -14,9 +14,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from campaigns import errors as campaign_errors, models
+from campaigns import errors as campaign_errors
+from campaigns import models
 from campaigns.enums import CallOutcome
-from campaigns.store import audit, lists as list_store, recycle, rules as rule_store
+from campaigns.store import audit, recycle
+from campaigns.store import lists as list_store
+from campaigns.store import rules as rule_store
 from dialer.api import auth, errors
 from dialer.api.routes import _admin
 

@@ -12,7 +12,8 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from campaigns import errors as campaign_errors, models
+from campaigns import errors as campaign_errors
+from campaigns import models
 from campaigns.enums import RecordStatus
 from dialer.api import auth, errors
 from dialer.api.routes import _admin

@@ -14,8 +14,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from campaigns import dispositions, errors as campaign_errors
-from campaigns.store import audit, rules as rule_store
+from campaigns import dispositions
+from campaigns import errors as campaign_errors
+from campaigns.store import audit
+from campaigns.store import rules as rule_store
 from dialer.api import auth
 from dialer.api.routes import _admin
 

@@ -17,9 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from campaigns import errors as campaign_errors, localtime, models, passwords, shifts
+from campaigns import errors as campaign_errors
+from campaigns import localtime, models, passwords, shifts
 from campaigns.enums import Role
-from campaigns.store import audit, users as user_store, web_auth
+from campaigns.store import audit, web_auth
+from campaigns.store import users as user_store
 from dialer.api import auth, errors
 from dialer.api.context import EngineNotRunning
 from dialer.api.routes import _admin

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from campaigns import campaign_fields
 from campaigns.enums import CallCategory, DialingMode, Role
-from campaigns.store import caller_ids as pool_store, campaigns as campaign_store
+from campaigns.store import caller_ids as pool_store
+from campaigns.store import campaigns as campaign_store
 from dialer.api import auth
 from dialer.api.routes import _admin
 from dialer.web import templating

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from campaigns import models
 from campaigns.enums import Role
-from campaigns.store import campaigns as campaign_store, lists as list_store
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import lists as list_store
 from dialer import import_jobs
 from dialer.api import auth
 from dialer.api.routes.lists import list_json

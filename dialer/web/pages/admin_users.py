@@ -7,7 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from campaigns.enums import Role
-from campaigns.store import campaigns as campaign_store, users as user_store
+from campaigns.store import campaigns as campaign_store
+from campaigns.store import users as user_store
 from dialer.api import auth
 from dialer.api.routes import users as user_routes
 from dialer.web import templating

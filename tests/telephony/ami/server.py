@@ -305,18 +305,18 @@ class FakeAsterisk:
         steps: list[Any] = []
         if len(halves) == 3:
             near_reason = 1 if reason not in (5, 8) else reason
-            dial_end = lambda: self._channel_event("DialEnd", halves[1], **_dest(far),  # noqa: E731
+            dial_end = lambda: self._channel_event("DialEnd", halves[1], **_dest(far),
                                                    DialStatus=status)
             hangups = [lambda: self._hangup(far, cause), lambda: self._hangup(halves[1], cause),
                        lambda: self._hangup(halves[0], 0)]
-            response = lambda: self._originate_response(action, "Failure", near_reason,  # noqa
+            response = lambda: self._originate_response(action, "Failure", near_reason,
                                                         "<unknown>", dial)
             steps = ([dial_end, *hangups, response] if seq % 3 == 0 else
                      [hangups[0], dial_end, response, *hangups[1:]] if seq % 3 == 1 else
                      [response, hangups[0], dial_end, *hangups[1:]])
         else:
-            hangup = lambda: self._hangup(far, cause)  # noqa: E731
-            response = lambda: self._originate_response(action, "Failure", reason,  # noqa
+            hangup = lambda: self._hangup(far, cause)
+            response = lambda: self._originate_response(action, "Failure", reason,
                                                         "<unknown>", dial)
             steps = [hangup, response] if seq % 2 else [response, hangup]
         for step in steps:
