@@ -134,53 +134,50 @@ def test_start_closes_attempts_left_open_by_this_engine_and_retries_them(sqlite_
     engine.dispose()
 
 
+def _callback_chain(url: str, name: str, *, tick_s: float,
+                    timeout_s: float = 90.0) -> tuple[list, list]:
+    """One record whose every answer books a callback 1 s later: its attempts and callbacks."""
+    engine = db.make_engine(url)
+    factory = db.make_sessionmaker(engine)
+    campaign_id = data.create_campaign(factory, name, [data.scripted("212", "08")])
+    options = app.EngineOptions(engine_id=name, is_until_idle=True, sim_agents=1,
+                                sim_dispositions={"callback": 1.0}, tick_s=tick_s,
+                                status_poll_s=0.2, sim_callback_delay=dt.timedelta(seconds=1))
+    try:
+        _run(url, options, timeout_s=timeout_s)
+        with factory() as session:
+            (attempts,) = data.attempts_by_record(session, campaign_id).values()
+            callbacks = session.scalars(select(models.Callback).order_by(models.Callback.id)).all()
+            return attempts, callbacks
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.req("D5")
 @pytest.mark.req("D9")
 def test_agent_callback_is_scheduled_released_when_due_and_dialled(sqlite_url: str) -> None:
-    engine = db.make_engine(sqlite_url)
-    factory = db.make_sessionmaker(engine)
-    campaign_id = data.create_campaign(factory, "callbacks", [data.scripted("212", "08")])
-    options = app.EngineOptions(engine_id="callbacks", is_until_idle=True, sim_agents=1,
-                                sim_dispositions={"callback": 1.0}, tick_s=0.1,
-                                status_poll_s=0.2, sim_callback_delay=dt.timedelta(seconds=1))
+    attempts, callbacks = _callback_chain(sqlite_url, "callbacks", tick_s=0.1)
 
-    _run(sqlite_url, options)
-
-    with factory() as session:
-        (attempts,) = data.attempts_by_record(session, campaign_id).values()
-        callbacks = session.scalars(select(models.Callback).order_by(models.Callback.id)).all()
-        # the rule's cap (max_per_record = 5) ends the chain: no sixth call, no fifth callback
-        assert [a.disposition for a in attempts] == ["callback"] * 5
-        assert all(a.connected_at is not None for a in attempts)
-        assert len(callbacks) == 4
-        for callback, next_call in zip(callbacks, attempts[1:], strict=True):
-            assert next_call.started_at >= callback.window_start_at  # dialled when due
-            assert callback.status.value == "completed"
-    engine.dispose()
+    # the rule's cap (max_per_record = 5) ends the chain: no sixth call, no fifth callback
+    assert [a.disposition for a in attempts] == ["callback"] * 5
+    assert all(a.connected_at is not None for a in attempts)
+    assert len(callbacks) == 4
+    for callback, next_call in zip(callbacks, attempts[1:], strict=True):
+        assert next_call.started_at >= callback.window_start_at  # dialled when due
+        assert callback.status.value == "completed"
 
 
 @pytest.mark.req("D9")
 @pytest.mark.req("D11")
 def test_a_callback_coming_due_is_dialled_when_the_timer_releases_it_not_at_the_next_tick(
         sqlite_url: str) -> None:
-    engine = db.make_engine(sqlite_url)
-    factory = db.make_sessionmaker(engine)
-    campaign_id = data.create_campaign(factory, "woken", [data.scripted("212", "08")])
     # a pacing tick far longer than the run: only the timer's wake can dial the callbacks in time
-    options = app.EngineOptions(engine_id="woken", is_until_idle=True, sim_agents=1,
-                                sim_dispositions={"callback": 1.0}, tick_s=60.0,
-                                status_poll_s=0.2, sim_callback_delay=dt.timedelta(seconds=1))
+    attempts, callbacks = _callback_chain(sqlite_url, "woken", tick_s=60.0, timeout_s=45.0)
 
-    _run(sqlite_url, options, timeout_s=45.0)
-
-    with factory() as session:
-        (attempts,) = data.attempts_by_record(session, campaign_id).values()
-        callbacks = session.scalars(select(models.Callback).order_by(models.Callback.id)).all()
-        assert len(callbacks) == 4
-        for callback, next_call in zip(callbacks, attempts[1:], strict=True):
-            waited = (next_call.started_at - callback.window_start_at).total_seconds()
-            assert 0 <= waited < 2.0, waited
-    engine.dispose()
+    assert len(callbacks) == 4
+    for callback, next_call in zip(callbacks, attempts[1:], strict=True):
+        waited = (next_call.started_at - callback.window_start_at).total_seconds()
+        assert 0 <= waited < 2.0, waited
 
 
 @pytest.mark.req("D6")
