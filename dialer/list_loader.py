@@ -58,6 +58,27 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: how often the interpreter hands the GIL over during a command-line load (seconds).
+LOAD_SWITCH_INTERVAL_S = 0.001
+
+
+@contextlib.contextmanager
+def quick_thread_switches(interval_s: float = LOAD_SWITCH_INTERVAL_S) -> Iterator[None]:
+    """The GIL handed over every ``interval_s`` while a command-line load runs (then as it was).
+
+    The writer's thread gives the GIL up for each statement SQLite runs and
+    needs it back after; while the loader's thread is busy in Python, it
+    waits up to the switch interval (5 ms by default, several statements' worth)
+    each time.  Only for a process of its own: a server keeps its interval.
+    """
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(interval_s)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
 def load_file(session: Session, calling_list: models.CallingList, path: Path,
               shape: lists.FileShape, mapping: dict[str, Any], region: str, *,
               now: dt.datetime, reject_path: Path | None = None, batch_size: int = 5000,

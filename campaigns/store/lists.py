@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import operator
+import sqlite3
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -21,8 +22,12 @@ from campaigns import errors, models
 from campaigns.enums import RecordStatus
 
 _IN_CHUNK = 500
-#: rows of one INSERT statement of a list load on SQLite (10 values a record: 1,000 bound).
-ROWS_PER_INSERT = 100
+#: rows of one INSERT statement of a list load on SQLite (10 values a record: 5,000 bound;
+#: fewer if the library allows fewer).  Each step of such a statement is long enough for
+#: the writer's thread to get on while the loader holds the GIL.
+ROWS_PER_INSERT = 500
+#: rows of one statement for the rest of a batch (then one row a statement).
+_SMALL_GROUP = 25
 _e164_of = operator.itemgetter(1)
 
 
@@ -195,13 +200,15 @@ class RecordWriter:
             self._cursor.execute("SELECT coalesce(max(id), 0) FROM record")
             base = int(self._cursor.fetchone()[0])
             width = len(self.RECORD)
+            per = min(ROWS_PER_INSERT, connection.connection.dbapi_connection.getlimit(
+                sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
             self._records = _MultiRowInsert(
                 "record", ("id", *self.RECORD), self._RECORD_SAME, record_same, width,
                 lambda k: [f"?{k * width + 1} + {base}"]
-                + [f"?{k * width + i}" for i in range(1, width + 1)])
+                + [f"?{k * width + i}" for i in range(1, width + 1)], per)
             self._phones = _MultiRowInsert(
                 "phone_number", self.PHONE, self._PHONE_SAME, phone_same, len(self.PHONE),
-                lambda k: [f"? + {base}"] + ["?"] * (len(self.PHONE) - 1))
+                lambda k: [f"? + {base}"] + ["?"] * (len(self.PHONE) - 1), per)
         else:
             self._record_sql = _insert_sql("record", ("id", *self.RECORD),
                                            ["%s"] * (len(self.RECORD) + 1), self._RECORD_SAME,
@@ -264,32 +271,39 @@ class RecordWriter:
 
 
 class _MultiRowInsert:
-    """SQLite: rows inserted :data:`ROWS_PER_INSERT` to a statement (a multi-row ``VALUES``).
+    """SQLite: rows inserted up to ``per`` to a statement (a multi-row ``VALUES``).
 
-    One statement step writes a hundred rows: about 15 % less insert time
-    than ``executemany`` of one row per step (200k rows).  A batch's last rows, fewer than a
-    group, go one per step.  ``marks(k)`` gives the placeholders of the ``k``-th
-    row of a group (numbered ones must count past the rows before it).
+    One statement step writes hundreds of rows: about 15 % less insert time
+    than ``executemany`` of one row per step (200k rows), and a step long enough
+    for the writer's thread to get on while the loader holds the GIL.  A batch's
+    last rows, fewer than ``per``, go :data:`_SMALL_GROUP` to a statement, then
+    one per step.  ``marks(k)`` gives the placeholders of the ``k``-th row of a
+    group (numbered ones must count past the rows before it).
     """
 
     def __init__(self, table: str, columns: Sequence[str], same: Sequence[str],
                  values: Sequence[object], width: int,
-                 marks: Callable[[int], Sequence[str]]) -> None:
+                 marks: Callable[[int], Sequence[str]], per: int = ROWS_PER_INSERT) -> None:
         self.width = width
-        self.one = _insert_sql(table, columns, marks(0), same, values)
-        rows = [f"({', '.join([*marks(k), *(str(v) for v in values)])})"
-                for k in range(ROWS_PER_INSERT)]
-        self.group = (f"INSERT INTO {table} ({', '.join([*columns, *same])}) "
-                      f"VALUES {', '.join(rows)}")
+        head = f"INSERT INTO {table} ({', '.join([*columns, *same])}) VALUES "
+        rows = [f"({', '.join([*marks(k), *(str(v) for v in values)])})" for k in range(per)]
+        sizes = sorted({max(1, per), max(1, min(per, _SMALL_GROUP)), 1}, reverse=True)
+        #: ``(rows, statement)``, the largest groups first, down to one row.
+        self.groups = [(size, head + ", ".join(rows[:size])) for size in sizes]
 
     def run(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
-        full = len(rows) - len(rows) % ROWS_PER_INSERT
-        if full:
-            flat = list(itertools.chain.from_iterable(rows[:full] if full < len(rows) else rows))
-            step = self.width * ROWS_PER_INSERT
-            cursor.executemany(self.group, [flat[i:i + step] for i in range(0, len(flat), step)])
-        if full < len(rows):
-            cursor.executemany(self.one, rows[full:])
+        done = 0
+        for size, statement in self.groups:
+            end = done + (len(rows) - done) // size * size
+            if end == done:
+                continue
+            if size == 1:
+                cursor.executemany(statement, rows[done:])
+                return
+            flat = list(itertools.chain.from_iterable(rows[done:end]))
+            step = self.width * size
+            cursor.executemany(statement, [flat[i:i + step] for i in range(0, len(flat), step)])
+            done = end
 
 
 def _insert_sql(table: str, columns: Sequence[str], marks: Sequence[str], same: Sequence[str],
