@@ -307,9 +307,8 @@ def test_an_error_on_the_writer_thread_fails_the_load_and_keeps_nothing(db_url, 
     monkeypatch.setattr(list_store.RecordWriter, "_write", failing_write)
     engine = db.make_engine(db_url)
     factory = db.make_sessionmaker(engine)
-    with pytest.raises(RuntimeError, match="disk full"):
-        with db.unit_of_work(factory) as session:
-            _load(session, _campaign(session), path, batch_size=100)
+    with pytest.raises(RuntimeError, match="disk full"), db.unit_of_work(factory) as session:
+        _load(session, _campaign(session), path, batch_size=100)
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(models.Record)) == 0
         assert session.scalar(select(func.count()).select_from(models.Campaign)) == 0
