@@ -19,7 +19,7 @@ import gc
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy.orm import Session
 
@@ -58,6 +58,27 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: how often the interpreter hands the GIL over during a command-line load (seconds).
+LOAD_SWITCH_INTERVAL_S = 0.001
+
+
+@contextlib.contextmanager
+def quick_thread_switches(interval_s: float = LOAD_SWITCH_INTERVAL_S) -> Iterator[None]:
+    """The GIL handed over every ``interval_s`` while a command-line load runs (then as it was).
+
+    The writer's thread gives the GIL up for each statement SQLite runs and
+    needs it back after; while the loader's thread is busy in Python, it
+    waits up to the switch interval (5 ms by default, several statements' worth)
+    each time.  Only for a process of its own: a server keeps its interval.
+    """
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(interval_s)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
 def load_file(session: Session, calling_list: models.CallingList, path: Path,
               shape: lists.FileShape, mapping: dict[str, Any], region: str, *,
               now: dt.datetime, reject_path: Path | None = None, batch_size: int = 5000,
@@ -84,9 +105,12 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
         raise errors.ListFileError(f"{reject_path}: cannot write the reject file "
                                    f"({exc.strerror})", fields={"reject_file": "unwritable"}) from exc
     campaign_id = calling_list.campaign_id
-    writer = list_store.RecordWriter(session, calling_list, now=now)
     setup = list_batches.Setup(shape.header, mapping, region)
     checks = _Checks(session, campaign_id, path, now)
+    # From here the session is the writer's whenever it writes a batch: the
+    # checks wait for it before they query.
+    writer = list_store.RecordWriter(session, calling_list, now=now)
+    checks.before_query = writer.wait
     rejected: collections.Counter[RejectReason] = collections.Counter()
     rows = imported = 0
     bar = tqdm(unit=" rows", disable=not show_progress, file=sys.stderr, mininterval=0.5)
@@ -98,6 +122,7 @@ def load_file(session: Session, calling_list: models.CallingList, path: Path,
             imported += writer.insert(settled.records, settled.phones)
             rows += chunk.count
             bar.update(chunk.count)
+        writer.wait()
     except BaseException:
         rejects.close()
         reject_path.unlink(missing_ok=True)
@@ -133,15 +158,26 @@ class _Checks:
         self.known_filter, self.dnc = _filters(session, campaign_id, path, now)
         #: which numbers of a chunk were erased (None: nothing ever was).
         self.suppressed = privacy.suppression_check(session)
+        #: called before each query (the writer is done with the session when it returns).
+        self.before_query: Callable[[], None] = lambda: None
 
     def settle(self, built: list_batches.Built) -> list_batches.Settled:
-        """Decide a chunk; the numbers it imports are known to later chunks."""
+        """Decide a chunk; the numbers it imports are known to later chunks.
+
+        What needs no query (the filters, the DNC set) is done while the
+        batch before may still be being written.
+        """
         session, campaign_id, now = self.session, self.campaign_id, self.now
         numbers = {phone[1] for phone in built.phones}
-        known = list_store.known_numbers(session, campaign_id, self.known_filter.maybe(numbers))
+        maybe_known = self.known_filter.maybe(numbers)
+        known: set[str] = set()
+        if maybe_known:
+            self.before_query()
+            known = list_store.known_numbers(session, campaign_id, maybe_known)
         fresh = numbers - known if known else numbers
         erased: set[str] = set()
         if self.suppressed is not None:
+            self.before_query()
             erased = self.suppressed(fresh)
         dnc = self.dnc
         if isinstance(dnc, set):
@@ -149,7 +185,10 @@ class _Checks:
         else:
             if dnc is not None:
                 fresh = dnc.maybe(fresh)
-            blocked = dnc_store.blocked_numbers(session, campaign_id, fresh, now) if fresh else set()
+            blocked = set()
+            if fresh:
+                self.before_query()
+                blocked = dnc_store.blocked_numbers(session, campaign_id, fresh, now)
         settled = list_batches.settle(built, known, blocked, erased)
         # Only later chunks ask the filter: within this one, `settle` saw them all.
         self.known_filter.update(settled.numbers)

@@ -99,7 +99,7 @@ def load(file: str, campaign_name: str, list_name: str | None, priority: int | N
         workers = section.workers or max(1, (os.cpu_count() or 2) - 1)
         if path.stat().st_size < PARALLEL_MIN_BYTES:
             workers = 0
-        with list_loader.cyclic_gc_paused():
+        with list_loader.cyclic_gc_paused(), list_loader.quick_thread_switches():
             summary = list_loader.load_file(
                 session, calling_list, path, shape, mapping, region, now=now,
                 reject_path=Path(reject_file) if reject_file else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -119,6 +120,23 @@ def test_failure_during_the_load_leaves_no_partial_list(cli, campaign, list_file
     result = cli("list", "load", list_file, "--campaign", campaign)
     assert result.code == 1 and calls
     assert _count(cli, models.CallingList) == 0 and _count(cli, models.Record) == 0
+
+
+@pytest.mark.req("A20")
+def test_a_command_line_load_hands_the_gil_over_quickly_then_restores_the_interval(
+        cli, campaign, list_file, monkeypatch):
+    seen = []
+    original = list_loader.load_file
+
+    def watched(*args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(list_cli.list_loader, "load_file", watched)
+    before = sys.getswitchinterval()
+    assert cli("list", "load", list_file, "--campaign", campaign, "--json").code == 0
+    assert seen == [list_loader.LOAD_SWITCH_INTERVAL_S] and before != seen[0]
+    assert sys.getswitchinterval() == before
 
 
 @pytest.mark.req("A11", "A14")

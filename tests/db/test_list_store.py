@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -271,3 +272,46 @@ def test_multi_row_inserts_keep_every_record_with_its_own_numbers(session, tmp_p
     assert sorted(pairs) == sorted(
         [(f"N{i}", f"+1202555{i:04d}", 0) for i in range(rows)]
         + [(f"N{i}", f"+1415555{i:04d}", 1) for i in range(rows)])
+
+
+@pytest.mark.req("A18", "A20")
+def test_checks_wait_for_the_batch_being_written_before_they_query(session, tmp_path,
+                                                                   monkeypatch):
+    """Batches are written on the writer's thread; a slow write must not hide its numbers."""
+    path = tmp_path / "slow.csv"
+    # Each batch of 100 repeats half of the batch before it (the one being written).
+    path.write_text("phone\n" + "".join(f"(202) 456-{i % 150:04d}\n" for i in range(900)))
+    original = list_store.RecordWriter._write
+
+    def slow_write(self, records, phones):
+        time.sleep(0.05)  # widens the window in which a query could overtake the write
+        original(self, records, phones)
+
+    monkeypatch.setattr(list_store.RecordWriter, "_write", slow_write)
+    summary = _load(session, _campaign(session), path, batch_size=100)
+    assert (summary["imported"], summary["rejected"]["duplicate"]) == (150, 750)
+    assert session.scalar(select(func.count()).select_from(models.PhoneNumber)) == 150
+
+
+@pytest.mark.req("A17", "A20")
+def test_an_error_on_the_writer_thread_fails_the_load_and_keeps_nothing(db_url, tmp_path,
+                                                                       monkeypatch):
+    path = tmp_path / "w.csv"
+    path.write_text("Phone\n" + "".join(f"(415) 555-{i:04d}\n" for i in range(500)))
+    original, calls = list_store.RecordWriter._write, iter(range(100))
+
+    def failing_write(self, records, phones):
+        if next(calls) == 2:
+            raise RuntimeError("disk full")
+        original(self, records, phones)
+
+    monkeypatch.setattr(list_store.RecordWriter, "_write", failing_write)
+    engine = db.make_engine(db_url)
+    factory = db.make_sessionmaker(engine)
+    with pytest.raises(RuntimeError, match="disk full"), db.unit_of_work(factory) as session:
+        _load(session, _campaign(session), path, batch_size=100)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(models.Record)) == 0
+        assert session.scalar(select(func.count()).select_from(models.Campaign)) == 0
+    engine.dispose()
+    assert not (tmp_path / "w.csv.rejects.csv").exists()

@@ -215,3 +215,20 @@ def test_exchanges_remembered_by_the_normaliser_keep_phonenumbers_answers(table)
             for raw in (f"({head[:3]}) {head[3:]}-{seventh}123", f"+1 {head}{seventh}999"):
                 assert normaliser(raw) == phones.normalise(raw, "US"), raw
     assert normaliser.fast > 0
+
+
+def _backtracking(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(pattern.pattern.replace("*+", "*"))
+
+
+@pytest.mark.req("A20")
+@given(st.one_of(st.text(alphabet=" .-()+0123456789xet", max_size=24),
+                 st.from_regex(_backtracking(phones._NATIONAL_RE), fullmatch=True),
+                 st.from_regex(_backtracking(phones._PLUS_ONE_RE), fullmatch=True)))
+def test_possessive_separators_match_what_backtracking_ones_would(value):
+    """The fast path's shapes give every value the same match (and groups) as without ``*+``."""
+    for fast in (phones._NATIONAL_RE, phones._PLUS_ONE_RE):
+        plain = _backtracking(fast)
+        assert "*+" in fast.pattern and "*+" not in plain.pattern
+        found, expected = fast.fullmatch(value), plain.fullmatch(value)
+        assert (found and found.groups()) == (expected and expected.groups())
