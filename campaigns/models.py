@@ -13,7 +13,7 @@ import enum
 from typing import Any
 
 from sqlalchemy import (JSON, Boolean, Date, Float, ForeignKey, Index, Integer, MetaData,
-                        String, Text, Time, UniqueConstraint)
+                        String, Text, Time, UniqueConstraint, text)
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -210,7 +210,14 @@ class Retry(Base):
     """The next attempt of a record, as the disposition rules decided it."""
 
     __tablename__ = "retry"
-    __table_args__ = (Index("ix_retry_status_earliest", "status", "earliest_at"),)
+    __table_args__ = (
+        Index("ix_retry_status_earliest", "status", "earliest_at"),
+        # The timer's due rows: pending and not released (the release pass leaves the
+        # rows it released pending; without the predicate each pass walks past them).
+        Index("ix_retry_due", "earliest_at", "id",
+              sqlite_where=text("status = 'pending' AND claimed_by IS NULL"),
+              postgresql_where=text("status = 'pending' AND claimed_by IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
@@ -232,7 +239,13 @@ class Callback(Base):
     """An appointment with a customer: call this number inside this window."""
 
     __tablename__ = "callback"
-    __table_args__ = (Index("ix_callback_status_start", "status", "window_start_at"),)
+    __table_args__ = (
+        Index("ix_callback_status_start", "status", "window_start_at"),
+        # Open callbacks by the end of their window (each timer pass looks for passed ones).
+        Index("ix_callback_open_end", "window_end_at",
+              sqlite_where=text("status IN ('scheduled', 'due', 'reopened')"),
+              postgresql_where=text("status IN ('scheduled', 'due', 'reopened')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))

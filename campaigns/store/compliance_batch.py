@@ -129,32 +129,68 @@ def load_shapes(session: Session, campaigns: Mapping[int, models.Campaign],
     object, which :func:`judge` decides once.  ``load_targets`` is this with
     each target given its own number.
     """
+    return load_row_shapes(session, campaigns, [tuple(getattr(subject, name) for name in _FIELDS)
+                                                for subject in subjects], now, rules=rules)
+
+
+#: a stored number as :func:`load_row_shapes` takes it: :class:`Subject`'s fields in order.
+_FIELDS = tuple(f.name for f in dataclasses.fields(Subject))
+
+
+def load_row_shapes(session: Session, campaigns: Mapping[int, models.Campaign],
+                    rows: Sequence[Sequence[Any]], now: dt.datetime, *,
+                    rules: calling_rules.RuleSet | None = None
+                    ) -> list[tuple[calling_hours.Target, str]]:
+    """:func:`load_shapes` of rows of columns as stored, in :class:`Subject`'s order.
+
+    The release pass reads thousands of due rows; most share their target with
+    many others.  A row is only made a :class:`Subject` (and located) when its
+    place is new; a number nobody has called recently and nobody has put on a
+    DNC list takes the target of the first row of its campaign and place.
+    """
     rules = rules or calling_rules.default_rules()
-    places = [_locate(subject) for subject in subjects]
-    numbers = sorted({place[0] for place in places})
-    records = sorted({s.record_id for s in subjects if s.record_id is not None})
+    keys, numbers_of = [], []
+    located: dict[tuple[Any, ...], zones.Location] = {}
+    for row in rows:
+        key, place = _place_of_row(row)
+        keys.append(key)
+        numbers_of.append(place.e164 if key[0] == "number" else row[1])
+        located[key] = place
+    numbers = sorted(set(numbers_of))
+    records = sorted({row[2] for row in rows if row[2] is not None})
     connection = session.connection()
     history = _History(_attempts(connection, numbers, records,
                                  now - compliance.history_span(rules)))
-    dnc = _dnc(connection, numbers, {s.campaign_id for s in subjects}, now)
+    dnc = _dnc(connection, numbers, {row[0] for row in rows}, now)
+    called = history.by_number.keys() | {number for number, _scope in dnc}
     scrubs = tuple(sorted(compliance.latest_scrubs(session).items()))
     pauses = compliance.suspensions(session, now)
     per_campaign = {cid: _campaign_fields(c) for cid, c in campaigns.items()}
     per_place: dict[tuple[str, ...], tuple[Any, ...]] = {}
     shapes: dict[tuple[Any, ...], calling_hours.Target] = {}
+    plain: dict[tuple[Any, ...], calling_hours.Target] = {}
     out = []
-    for subject, (e164, place_zones, jurisdictions) in zip(subjects, places, strict=True):
-        cid = subject.campaign_id
+    for row, key, e164 in zip(rows, keys, numbers_of, strict=True):
+        cid, record_id = row[0], row[2]
+        is_plain = e164 not in called and record_id not in history.by_record
+        if is_plain:
+            shape = plain.get((cid, key))
+            if shape is not None:
+                out.append((shape, e164))
+                continue
+        place_zones, jurisdictions = located[key].zones, located[key].jurisdictions
         paused = per_place.get(jurisdictions)
         if paused is None:
             paused = per_place[jurisdictions] = tuple(
                 p for p in pauses if p.jurisdiction in jurisdictions)
         fields = (place_zones, jurisdictions, per_campaign[cid],
-                  history.of(e164, subject.record_id, cid),
+                  history.of(e164, record_id, cid),
                   (e164, "global") in dnc or (e164, f"campaign:{cid}") in dnc, scrubs, paused)
         shape = shapes.get(fields)
         if shape is None:
             shape = shapes[fields] = _target(e164, fields, rules)
+        if is_plain:
+            plain[cid, key] = shape
         out.append((shape, e164))
     return out
 
@@ -171,21 +207,29 @@ def judge(targets: Sequence[calling_hours.Target], now: dt.datetime, *,
     horizon = horizon or dt.timedelta(days=14)
     decided: dict[tuple[Any, ...], Verdict] = {}
     opened: dict[tuple[Any, ...], Verdict] = {}
+    # Shared targets (load_shapes) are looked up by identity: their key is built once.
+    keys: dict[int, tuple[Any, ...]] = {}
+    decided_by_id: dict[int, Verdict] = {}
+    opened_by_id: dict[int, Verdict] = {}
     out = []
-    by_id: dict[int, tuple[Any, ...]] = {}
     for index, target in enumerate(targets):
-        key = by_id.get(id(target))
-        if key is None:  # shared targets (load_shapes) skip building the key
-            key = by_id[id(target)] = _shape(target)
-        verdict = decided.get(key)
+        ident = id(target)
+        verdict = decided_by_id.get(ident)
         if verdict is None:
-            verdict = decided[key] = Verdict(calling_hours.may_dial(target, now))
-        wanted = not verdict.decision.is_allowed or (
-            is_opening_wanted is not None and is_opening_wanted[index])
-        if wanted:
-            full = opened.get(key)
+            key = keys[ident] = _shape(target)
+            verdict = decided.get(key)
+            if verdict is None:
+                verdict = decided[key] = Verdict(calling_hours.may_dial(target, now))
+            decided_by_id[ident] = verdict
+        if not verdict.decision.is_allowed or (
+                is_opening_wanted is not None and is_opening_wanted[index]):
+            full = opened_by_id.get(ident)
             if full is None:
-                full = opened[key] = _verdict(target, verdict.decision, now, horizon)
+                key = keys[ident]
+                full = opened.get(key)
+                if full is None:
+                    full = opened[key] = _verdict(target, verdict.decision, now, horizon)
+                opened_by_id[ident] = full
             verdict = full
         out.append(verdict)
     return out
@@ -214,23 +258,27 @@ _EMPTY = ((), (), (), ())
 _PLACES_MAX = 100_000
 
 
-def _locate(subject: Subject) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """(E.164, zones, jurisdictions) of ``zones.locate``, shared by numbers that locate alike."""
-    address = (subject.raw_tz, subject.raw_zip, subject.raw_state)
-    if not (subject.is_valid and subject.line_type and subject.region):
-        key: tuple[Any, ...] = ("number", subject.e164, *address)
+def _place_of_row(row: Sequence[Any]) -> tuple[tuple[Any, ...], zones.Location]:
+    """(key of its place in ``_PLACES``, the place) of a row in :class:`Subject`'s order.
+
+    Numbers share a ``zones.locate`` call when they share what it reads: their
+    region, line type, stored zones, NANP area code and the record's address; a
+    number without phonenumbers' stored answers is located alone (its E.164 is
+    then the one ``locate`` normalises).
+    """
+    _cid, e164, _record, state, zip_code, tz, region, line_type, stored, is_valid = row
+    if is_valid and line_type and region:
+        key: tuple[Any, ...] = (region, line_type, stored,
+                                e164[2:5] if e164.startswith("+1") else "", tz, zip_code, state)
     else:
-        npa = subject.e164[2:5] if subject.e164.startswith("+1") else ""
-        key = (subject.region, subject.line_type, subject.zones, npa, *address)
+        key = ("number", e164, tz, zip_code, state)
     place = _PLACES.get(key)
     if place is None:
         if len(_PLACES) >= _PLACES_MAX:
             _PLACES.clear()
-        place = _PLACES[key] = zones.locate(subject.e164, tz=subject.raw_tz,
-                                            zip_code=subject.raw_zip, state=subject.raw_state,
-                                            is_strict=False)
-    e164 = place.e164 if key[0] == "number" else subject.e164
-    return e164, place.zones, place.jurisdictions
+        place = _PLACES[key] = zones.locate(e164, tz=tz or "", zip_code=zip_code or "",
+                                            state=state or "", is_strict=False)
+    return key, place
 
 
 # -------------------------------------------------------------------------- queries

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from campaigns import calling_rules, db, models
@@ -39,6 +39,12 @@ RELEASED = "released"
 _OPEN_CALLBACK = (CallbackStatus.SCHEDULED, CallbackStatus.DUE, CallbackStatus.REOPENED)
 
 OnMissed = Callable[[Session, models.Callback, dt.datetime], None]
+#: pending retries nobody claimed or released, on ``retry AS r``: the predicate of the
+#: partial index ``ix_retry_due``, with the literal value (a database uses a partial
+#: index only for a query whose conditions imply its own, which a bound value does not).
+_DUE = f"r.status = '{RetryStatus.PENDING.value}' AND r.claimed_by IS NULL"
+#: open callbacks, on ``callback``: the predicate of the partial index ``ix_callback_open_end``.
+_OPEN = f"callback.status IN ({', '.join(repr(s.value) for s in _OPEN_CALLBACK)})"
 
 
 @dataclass
@@ -102,9 +108,9 @@ def add_retries(session: Session, retries: Sequence[NewRetry], now: dt.datetime)
 
 def next_due_at(session: Session) -> dt.datetime | None:
     """The earliest instant a retry or callback needs the timer."""
-    retry = session.scalar(select(func.min(models.Retry.earliest_at))
-                           .where(models.Retry.status == RetryStatus.PENDING,
-                                  models.Retry.claimed_by.is_(None)))
+    retry = session.scalar(text(
+        f"SELECT min(r.earliest_at) AS earliest_at FROM {_due_rows(session.connection())} "
+        f"WHERE {_DUE}").columns(earliest_at=db.UTCDateTime))
     opening = session.scalar(select(func.min(models.Callback.window_start_at))
                              .where(models.Callback.status == CallbackStatus.SCHEDULED))
     closing = session.scalar(select(func.min(models.Callback.window_end_at))
@@ -141,10 +147,8 @@ def release_due(session: Session, now: dt.datetime, *, rules: calling_rules.Rule
                                       models.Callback.window_end_at > now)
         .values(status=CallbackStatus.DUE, updated_at=now)
         .execution_options(synchronize_session=False)).rowcount or 0
-    passed = session.scalars(select(models.Callback).where(
-        models.Callback.status.in_(_OPEN_CALLBACK), models.Callback.window_end_at <= now,
-        or_(models.Callback.claimed_until.is_(None), models.Callback.claimed_until < now))
-        .order_by(models.Callback.window_end_at).limit(limit)).all()
+    passed = session.scalars(select(models.Callback).from_statement(
+        _passed_query(session.connection())), {"now": now, "limit": limit}).all()
     for callback in passed:
         on_missed(session, callback, now)
         report.callbacks_missed += 1
@@ -154,26 +158,18 @@ def release_due(session: Session, now: dt.datetime, *, rules: calling_rules.Rule
 
 def _release_retries(session: Session, now: dt.datetime, rules: calling_rules.RuleSet,
                      report: Release, limit: int) -> None:
-    rt, phone, record = models.Retry, models.PhoneNumber, models.Record
-    due = session.connection().execute(
-        select(rt.id, rt.record_id, rt.window_end_at, rt.reason, phone.id, rt.campaign_id,
-               phone.e164, rt.record_id, record.raw_state, record.raw_zip, record.raw_tz,
-               phone.region, phone.line_type, cast(phone.zones, String), phone.is_valid)
-        .join(record, record.id == rt.record_id)
-        .join(phone, phone.id == rt.phone_number_id, isouter=True)
-        .where(rt.status == RetryStatus.PENDING, rt.claimed_by.is_(None), rt.earliest_at <= now)
-        .order_by(rt.earliest_at, rt.id).limit(limit)).all()
+    due = _due(session, now, limit)
     if not due:
         return
     judged = [row for row in due if row[4] is not None]
     released = [row[0] for row in due if row[4] is None]  # the hopper dials the first valid number
     campaigns = {c.id: c for c in session.scalars(select(models.Campaign).where(
         models.Campaign.id.in_({row[5] for row in judged})))}
-    subjects = [compliance_batch.subject_of_row(*row[5:]) for row in judged]
-    shapes = compliance_batch.load_shapes(session, campaigns, subjects, now, rules=rules)
-    targets = [shape for shape, _number in shapes]
+    shapes = compliance_batch.load_row_shapes(session, campaigns, [row[5:] for row in judged],
+                                              now, rules=rules)
     lapsed = [row[2] is not None and row[2] <= now for row in judged]
-    verdicts = compliance_batch.judge(targets, now, horizon=HORIZON, is_opening_wanted=lapsed)
+    verdicts = compliance_batch.judge([shape for shape, _number in shapes], now, horizon=HORIZON,
+                                      is_opening_wanted=lapsed)
     moves, cancels = [], []
     for row, verdict, is_lapsed in zip(judged, verdicts, lapsed, strict=True):
         if verdict.decision.is_allowed and not is_lapsed:
@@ -181,15 +177,73 @@ def _release_retries(session: Session, now: dt.datetime, rules: calling_rules.Ru
         elif verdict.opening is None:
             cancels.append(row)
         else:
-            moves.append({"id": row[0], "record_id": row[1], "earliest_at": verdict.opening,
-                          "window_end_at": verdict.opening_until if is_lapsed else row[2]})
-            report.moved_to.append(verdict.opening)
+            moves.append((row[0], row[1], verdict.opening,
+                          verdict.opening_until if is_lapsed else row[2]))
+    report.moved_to = [move[2] for move in moves]
     _mark_released(session, released, now)
     _move(session, moves)
     _cancel(session, cancels)
     report.ready, report.moved, report.cancelled = len(released), len(moves), len(cancels)
     report.released_ids = released
     _expire_loaded(session, {row[0] for row in due}, {row[1] for row in due})
+
+
+def _due_rows(connection: Any) -> str:
+    """``retry AS r`` through ``ix_retry_due``.
+
+    SQLite's planner, without statistics, would take ``ix_retry_status_earliest``
+    and walk past every released row: it is told which index to use.
+    """
+    return "retry AS r INDEXED BY ix_retry_due" if connection.dialect.name == "sqlite" \
+        else "retry AS r"
+
+
+def _due(session: Session, now: dt.datetime, limit: int) -> list[tuple[Any, ...]]:
+    """The earliest due rows, with the columns :func:`_release_retries` judges.
+
+    Read as the driver's tuples (a pass reads thousands of rows; ``window_end_at``,
+    mostly empty, is converted where it is not).
+    """
+    connection, _mark, instant = _driver(session)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(_due_sql(connection), (instant(now), limit))
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    read = db.UTCDateTime().dialect_impl(connection.dialect).result_processor(connection.dialect,
+                                                                              None)
+    if read is None:
+        return rows
+    return [row if row[2] is None else (*row[:2], read(row[2]), *row[3:]) for row in rows]
+
+
+def _due_sql(connection: Any) -> str:
+    """:func:`_due`'s query (its parameters: the instant as the driver takes it, the limit)."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    return (
+        "SELECT r.id, r.record_id, r.window_end_at, r.reason, p.id, r.campaign_id, p.e164, "
+        "r.record_id, c.raw_state, c.raw_zip, c.raw_tz, p.region, p.line_type, "
+        f"CAST(p.zones AS TEXT), p.is_valid FROM {_due_rows(connection)} "
+        "JOIN record AS c ON c.id = r.record_id "
+        "LEFT OUTER JOIN phone_number AS p ON p.id = r.phone_number_id "
+        f"WHERE {_DUE} AND r.earliest_at <= {mark} ORDER BY r.earliest_at, r.id LIMIT {mark}")
+
+
+def _passed_query(connection: Any) -> Any:
+    """Open callbacks whose window has passed, unclaimed, through ``ix_callback_open_end``.
+
+    SQLite's planner would take ``ix_callback_status_start`` and read every open
+    callback: it is told which index to use.
+    """
+    indexed = " INDEXED BY ix_callback_open_end" if connection.dialect.name == "sqlite" else ""
+    table = models.Callback.__table__
+    return text(
+        f"SELECT {', '.join(f'callback.{c.name}' for c in table.columns)} FROM callback{indexed} "
+        f"WHERE {_OPEN} AND callback.window_end_at <= :now "
+        "AND (callback.claimed_until IS NULL OR callback.claimed_until < :now) "
+        "ORDER BY callback.window_end_at LIMIT :limit"
+    ).bindparams(bindparam("now", type_=db.UTCDateTime)).columns(*table.columns)
 
 
 def _expire_loaded(session: Session, retry_ids: set[int], record_ids: set[int]) -> None:
@@ -223,18 +277,27 @@ def _mark_released(session: Session, ids: list[int], now: dt.datetime) -> None:
         (RELEASED, instant(now), bound, RetryStatus.PENDING.value))
 
 
-def _move(session: Session, moves: list[dict[str, Any]]) -> None:
+def _move(session: Session, moves: list[tuple[Any, ...]]) -> None:
+    """(retry id, record id, earliest_at, window_end_at) of each move, in two ``executemany``."""
     if not moves:
         return
-    connection, mark, instant = _driver(session)
+    connection, mark, convert = _driver(session)
+    instants: dict[dt.datetime | None, Any] = {}  # a pass moves its rows to a few instants
+
+    def instant(value: dt.datetime | None) -> Any:
+        stored = instants.get(value)
+        if stored is None:
+            stored = instants[value] = convert(value)
+        return stored
+
+    pending = RetryStatus.PENDING.value
     connection.exec_driver_sql(
         f"UPDATE retry SET earliest_at = {mark}, window_end_at = {mark} "
         f"WHERE id = {mark} AND status = {mark}",
-        [(instant(m["earliest_at"]), instant(m["window_end_at"]), m["id"],
-          RetryStatus.PENDING.value) for m in moves])
+        [(instant(at), instant(until), retry_id, pending) for retry_id, _r, at, until in moves])
     connection.exec_driver_sql(
         f"UPDATE record SET next_attempt_at = {mark} WHERE id = {mark}",
-        [(instant(m["earliest_at"]), m["record_id"]) for m in moves])
+        [(instant(at), record_id) for _id, record_id, at, _until in moves])
 
 
 def _cancel(session: Session, rows: list[Any]) -> None:

@@ -219,3 +219,42 @@ def test_due_retry_with_no_legal_minute_is_cancelled_and_its_record_exhausted(se
     session.refresh(record)
     assert retry.status is RetryStatus.CANCELLED and "no legal minute" in retry.reason
     assert record.status is RecordStatus.EXHAUSTED and record.next_attempt_at is None
+
+
+def _plan(connection, sql: str, parameters) -> str:
+    """The database's plan of ``sql`` (PostgreSQL told to avoid reading whole tables)."""
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters).all()
+        return "\n".join(row[-1] for row in rows)
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}", parameters))
+
+
+@pytest.mark.req("D11")
+def test_passes_read_due_rows_and_passed_callbacks_through_their_partial_indexes(session) -> None:
+    """Released rows stay pending until the hopper claims them: read through
+    (status, earliest_at), the n-th pass of a backlog walked past every row released
+    before it; through (status, window_start_at), each pass read every open callback."""
+    from sqlalchemy import event
+
+    campaign, calling_list = _campaign(session)
+    for index in range(3):
+        _retry(session, campaign, calling_list, f"+44207946095{index}", earliest_at=NOW)
+    connection = session.connection()
+    passed = []
+
+    def seen(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if "FROM callback" in statement and "window_end_at <=" in statement:
+            passed.append((statement, parameters))
+
+    event.listen(session.bind, "before_cursor_execute", seen)
+    try:
+        report = retry_queue.release_due(session, NOW)
+    finally:
+        event.remove(session.bind, "before_cursor_execute", seen)
+    assert report.ready == 3 and len(passed) == 1
+    instant = retry_queue._driver(session)[2]
+    due_plan = _plan(connection, retry_queue._due_sql(connection), (instant(NOW), 10))
+    assert "ix_retry_due" in due_plan and "ix_retry_status_earliest" not in due_plan
+    passed_plan = _plan(connection, *passed[0])
+    assert "ix_callback_open_end" in passed_plan and "status_start" not in passed_plan
