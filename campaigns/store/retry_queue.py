@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -261,43 +262,66 @@ def _driver(session: Session) -> tuple[Any, str, Callable[[dt.datetime | None], 
     return connection, mark, db.UTCDateTime.driver_converter(connection.dialect)
 
 
+def _members(connection: Any, mark: str, ids: list[int], *, status: str = "") -> tuple[str, Any]:
+    """``id`` among ``ids`` (and ``status`` = the next bound value when named): one bound array.
+
+    SQLite takes the ids as a JSON array; its ``+status`` keeps the planner off the
+    status index (it would walk every pending row of it).
+    """
+    if connection.dialect.name == "sqlite":
+        where = f"id IN (SELECT value FROM json_each({mark}))"
+        return (f"{where} AND +{status} = {mark}" if status else where), json.dumps(ids)
+    where = f"id = ANY({mark})"
+    return (f"{where} AND {status} = {mark}" if status else where), list(ids)
+
+
 def _mark_released(session: Session, ids: list[int], now: dt.datetime) -> None:
     """One set-based UPDATE: the ids go as one bound array (one statement, not one per row)."""
     if not ids:
         return
     connection, mark, instant = _driver(session)
-    if connection.dialect.name == "sqlite":
-        # "+status": SQLite would otherwise walk every pending row of the status index.
-        members, bound = f"id IN (SELECT value FROM json_each({mark})) AND +status", json.dumps(ids)
-    else:
-        members, bound = f"id = ANY({mark}) AND status", list(ids)
+    members, bound = _members(connection, mark, ids, status="status")
     connection.exec_driver_sql(
-        f"UPDATE retry SET claimed_by = {mark}, claimed_until = {mark} "
-        f"WHERE {members} = {mark}",
+        f"UPDATE retry SET claimed_by = {mark}, claimed_until = {mark} WHERE {members}",
         (RELEASED, instant(now), bound, RetryStatus.PENDING.value))
 
 
 def _move(session: Session, moves: list[tuple[Any, ...]]) -> None:
-    """(retry id, record id, earliest_at, window_end_at) of each move, in two ``executemany``."""
+    """(retry id, record id, earliest_at, window_end_at) of each move.
+
+    A pass moves its rows to a few instants (the next opening of each place): the
+    rows moved to the same (earliest_at, window_end_at) go in one set-based UPDATE,
+    their records in one per instant; the rest (a window of its own) in one
+    ``executemany``.
+    """
     if not moves:
         return
-    connection, mark, convert = _driver(session)
-    instants: dict[dt.datetime | None, Any] = {}  # a pass moves its rows to a few instants
-
-    def instant(value: dt.datetime | None) -> Any:
-        stored = instants.get(value)
-        if stored is None:
-            stored = instants[value] = convert(value)
-        return stored
-
+    connection, mark, instant = _driver(session)
     pending = RetryStatus.PENDING.value
-    connection.exec_driver_sql(
-        f"UPDATE retry SET earliest_at = {mark}, window_end_at = {mark} "
-        f"WHERE id = {mark} AND status = {mark}",
-        [(instant(at), instant(until), retry_id, pending) for retry_id, _r, at, until in moves])
-    connection.exec_driver_sql(
-        f"UPDATE record SET next_attempt_at = {mark} WHERE id = {mark}",
-        [(instant(at), record_id) for _id, record_id, at, _until in moves])
+    retries: defaultdict[tuple[Any, Any], list[int]] = defaultdict(list)
+    for retry_id, _record_id, at, until in moves:
+        retries[at, until].append(retry_id)
+    records: defaultdict[Any, list[int]] = defaultdict(list)
+    # a record's last move wins, as it would row by row
+    for record_id, at in {record_id: at for _id, record_id, at, _until in moves}.items():
+        records[at].append(record_id)
+    alone = []
+    for (at, until), ids in retries.items():
+        if len(ids) == 1:
+            alone.append((instant(at), instant(until), ids[0], pending))
+            continue
+        members, bound = _members(connection, mark, ids, status="status")
+        connection.exec_driver_sql(
+            f"UPDATE retry SET earliest_at = {mark}, window_end_at = {mark} WHERE {members}",
+            (instant(at), instant(until), bound, pending))
+    if alone:
+        connection.exec_driver_sql(
+            f"UPDATE retry SET earliest_at = {mark}, window_end_at = {mark} "
+            f"WHERE id = {mark} AND status = {mark}", alone)
+    for at, ids in records.items():
+        members, bound = _members(connection, mark, ids)
+        connection.exec_driver_sql(f"UPDATE record SET next_attempt_at = {mark} WHERE {members}",
+                                   (instant(at), bound))
 
 
 def _cancel(session: Session, rows: list[Any]) -> None:

@@ -258,3 +258,27 @@ def test_passes_read_due_rows_and_passed_callbacks_through_their_partial_indexes
     assert "ix_retry_due" in due_plan and "ix_retry_status_earliest" not in due_plan
     passed_plan = _plan(connection, *passed[0])
     assert "ix_callback_open_end" in passed_plan and "status_start" not in passed_plan
+
+
+@pytest.mark.req("D10")
+def test_moves_of_one_pass_write_each_row_and_its_record(session) -> None:
+    """Rows moved to one instant go together, a row keeping a window of its own alone."""
+    campaign, calling_list = _campaign(session)
+    together = [_retry(session, campaign, calling_list, f"+1212555{i:04d}",
+                       earliest_at=NOW - dt.timedelta(seconds=i)) for i in range(3)]
+    until = NOW + dt.timedelta(hours=5)
+    alone = _retry(session, campaign, calling_list, "+12125559999", earliest_at=NOW,
+                   window_end_at=until)
+    not_due = _retry(session, campaign, calling_list, "+12125558888",
+                     earliest_at=NOW + dt.timedelta(minutes=1))
+    report = retry_queue.release_due(session, NOW)
+    assert (report.ready, report.moved, report.cancelled) == (0, 4, 0)
+    opening = dt.datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 08:00 in New York
+    assert report.moved_to == [opening] * 4
+    for retry, record in [*together, alone, not_due]:
+        session.refresh(retry)
+        session.refresh(record)
+    assert [(r.earliest_at, r.window_end_at, c.next_attempt_at) for r, c in [*together, alone]] == \
+        [(opening, None, opening)] * 3 + [(opening, until, opening)]
+    assert not_due[0].earliest_at == NOW + dt.timedelta(minutes=1)
+    assert not_due[1].next_attempt_at is None
