@@ -129,8 +129,8 @@ def load_shapes(session: Session, campaigns: Mapping[int, models.Campaign],
     object, which :func:`judge` decides once.  ``load_targets`` is this with
     each target given its own number.
     """
-    return load_row_shapes(session, campaigns, [tuple(getattr(subject, name) for name in _FIELDS)
-                                                for subject in subjects], now, rules=rules)
+    rows = [tuple(getattr(subject, name) for name in _FIELDS) for subject in subjects]
+    return list(zip(*load_row_shapes(session, campaigns, rows, now, rules=rules), strict=True))
 
 
 #: a stored number as :func:`load_row_shapes` takes it: :class:`Subject`'s fields in order.
@@ -140,22 +140,30 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(Subject))
 def load_row_shapes(session: Session, campaigns: Mapping[int, models.Campaign],
                     rows: Sequence[Sequence[Any]], now: dt.datetime, *,
                     rules: calling_rules.RuleSet | None = None
-                    ) -> list[tuple[calling_hours.Target, str]]:
-    """:func:`load_shapes` of rows of columns as stored, in :class:`Subject`'s order.
+                    ) -> tuple[list[calling_hours.Target], list[str]]:
+    """The shared targets and the numbers of :func:`load_shapes`, of rows as stored.
 
-    The release pass reads thousands of due rows; most share their target with
-    many others.  A row is only made a :class:`Subject` (and located) when its
-    place is new; a number nobody has called recently and nobody has put on a
-    DNC list takes the target of the first row of its campaign and place.
+    A row's first ten columns are :class:`Subject`'s fields in order (more may
+    follow).  The release pass reads thousands of due rows at a time and most
+    share their target with many others: a place is located once, and a number
+    nobody has called recently or put on a DNC list takes the target of the first
+    such row of its campaign and place.  Nothing kept per row is a new container
+    (the garbage collector would walk them all).
     """
     rules = rules or calling_rules.default_rules()
-    keys, numbers_of = [], []
-    located: dict[tuple[Any, ...], zones.Location] = {}
+    index_of: dict[tuple[Any, ...], int] = {}
+    located: list[zones.Location] = []
+    is_alone: list[bool] = []
+    places, numbers_of = [], []
     for row in rows:
-        key, place = _place_of_row(row)
-        keys.append(key)
-        numbers_of.append(place.e164 if key[0] == "number" else row[1])
-        located[key] = place
+        key = _place_key(row)
+        index = index_of.get(key)
+        if index is None:
+            index = index_of[key] = len(located)
+            located.append(_locate(key, row))
+            is_alone.append(key[0] == "number")
+        places.append(index)
+        numbers_of.append(located[index].e164 if is_alone[index] else row[1])
     numbers = sorted(set(numbers_of))
     records = sorted({row[2] for row in rows if row[2] is not None})
     connection = session.connection()
@@ -168,17 +176,17 @@ def load_row_shapes(session: Session, campaigns: Mapping[int, models.Campaign],
     per_campaign = {cid: _campaign_fields(c) for cid, c in campaigns.items()}
     per_place: dict[tuple[str, ...], tuple[Any, ...]] = {}
     shapes: dict[tuple[Any, ...], calling_hours.Target] = {}
-    plain: dict[tuple[Any, ...], calling_hours.Target] = {}
+    plain: dict[tuple[int, int], calling_hours.Target] = {}
     out = []
-    for row, key, e164 in zip(rows, keys, numbers_of, strict=True):
+    for row, index, e164 in zip(rows, places, numbers_of, strict=True):
         cid, record_id = row[0], row[2]
         is_plain = e164 not in called and record_id not in history.by_record
         if is_plain:
-            shape = plain.get((cid, key))
+            shape = plain.get((cid, index))
             if shape is not None:
-                out.append((shape, e164))
+                out.append(shape)
                 continue
-        place_zones, jurisdictions = located[key].zones, located[key].jurisdictions
+        place_zones, jurisdictions = located[index].zones, located[index].jurisdictions
         paused = per_place.get(jurisdictions)
         if paused is None:
             paused = per_place[jurisdictions] = tuple(
@@ -190,9 +198,9 @@ def load_row_shapes(session: Session, campaigns: Mapping[int, models.Campaign],
         if shape is None:
             shape = shapes[fields] = _target(e164, fields, rules)
         if is_plain:
-            plain[cid, key] = shape
-        out.append((shape, e164))
-    return out
+            plain[cid, index] = shape
+        out.append(shape)
+    return out, numbers_of
 
 
 def judge(targets: Sequence[calling_hours.Target], now: dt.datetime, *,
@@ -258,27 +266,30 @@ _EMPTY = ((), (), (), ())
 _PLACES_MAX = 100_000
 
 
-def _place_of_row(row: Sequence[Any]) -> tuple[tuple[Any, ...], zones.Location]:
-    """(key of its place in ``_PLACES``, the place) of a row in :class:`Subject`'s order.
+def _place_key(row: Sequence[Any]) -> tuple[Any, ...]:
+    """What ``zones.locate`` reads of a row in :class:`Subject`'s order.
 
-    Numbers share a ``zones.locate`` call when they share what it reads: their
-    region, line type, stored zones, NANP area code and the record's address; a
-    number without phonenumbers' stored answers is located alone (its E.164 is
-    then the one ``locate`` normalises).
+    Numbers share a ``locate`` call when they share their region, line type,
+    stored zones, NANP area code and the record's address; a number without
+    phonenumbers' stored answers is located alone (its E.164 is then the one
+    ``locate`` normalises).
     """
-    _cid, e164, _record, state, zip_code, tz, region, line_type, stored, is_valid = row
-    if is_valid and line_type and region:
-        key: tuple[Any, ...] = (region, line_type, stored,
-                                e164[2:5] if e164.startswith("+1") else "", tz, zip_code, state)
-    else:
-        key = ("number", e164, tz, zip_code, state)
+    e164, region, line_type = row[1], row[6], row[7]
+    if row[9] and line_type and region:
+        return (region, line_type, row[8], e164[2:5] if e164.startswith("+1") else "",
+                row[5], row[4], row[3])
+    return ("number", e164, row[5], row[4], row[3])
+
+
+def _locate(key: tuple[Any, ...], row: Sequence[Any]) -> zones.Location:
+    """``zones.locate`` of the row, shared by the rows of the same :func:`_place_key`."""
     place = _PLACES.get(key)
     if place is None:
         if len(_PLACES) >= _PLACES_MAX:
             _PLACES.clear()
-        place = _PLACES[key] = zones.locate(e164, tz=tz or "", zip_code=zip_code or "",
-                                            state=state or "", is_strict=False)
-    return key, place
+        place = _PLACES[key] = zones.locate(row[1], tz=row[5] or "", zip_code=row[4] or "",
+                                            state=row[3] or "", is_strict=False)
+    return place
 
 
 # -------------------------------------------------------------------------- queries

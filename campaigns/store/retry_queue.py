@@ -170,31 +170,31 @@ def _release_retries(session: Session, now: dt.datetime, rules: calling_rules.Ru
     due = _due(session, now, limit)
     if not due:
         return
-    judged = [row for row in due if row[4] is not None]
-    released = [row[0] for row in due if row[4] is None]  # the hopper dials the first valid number
+    judged = [row for row in due if row[_PHONE] is not None]
+    # the hopper dials the first valid number
+    released = [row[_ID] for row in due if row[_PHONE] is None]
     campaigns = {c.id: c for c in session.scalars(select(models.Campaign).where(
-        models.Campaign.id.in_({row[5] for row in judged})))}
-    shapes = compliance_batch.load_row_shapes(session, campaigns, [row[5:] for row in judged],
-                                              now, rules=rules)
-    lapsed = [row[2] is not None and row[2] <= now for row in judged]
-    verdicts = compliance_batch.judge([shape for shape, _number in shapes], now, horizon=HORIZON,
-                                      is_opening_wanted=lapsed)
-    moves, cancels = [], []
+        models.Campaign.id.in_({row[_CAMPAIGN] for row in judged})))}
+    shapes, _numbers = compliance_batch.load_row_shapes(session, campaigns, judged, now,
+                                                        rules=rules)
+    lapsed = [row[_END] is not None and row[_END] <= now for row in judged]
+    verdicts = compliance_batch.judge(shapes, now, horizon=HORIZON, is_opening_wanted=lapsed)
+    moved, openings, ends, cancels = [], [], [], []
     for row, verdict, is_lapsed in zip(judged, verdicts, lapsed, strict=True):
         if verdict.decision.is_allowed and not is_lapsed:
-            released.append(row[0])
+            released.append(row[_ID])
         elif verdict.opening is None:
             cancels.append(row)
         else:
-            moves.append((row[0], row[1], verdict.opening,
-                          verdict.opening_until if is_lapsed else row[2]))
-    report.moved_to = [move[2] for move in moves]
+            moved.append(row)
+            openings.append(verdict.opening)
+            ends.append(verdict.opening_until if is_lapsed else row[_END])
     _mark_released(session, released, now)
-    _move(session, moves)
+    _move(session, moved, openings, ends)
     _cancel(session, cancels)
-    report.ready, report.moved, report.cancelled = len(released), len(moves), len(cancels)
-    report.released_ids = released
-    _expire_loaded(session, {row[0] for row in due}, {row[1] for row in due})
+    report.ready, report.moved, report.cancelled = len(released), len(moved), len(cancels)
+    report.released_ids, report.moved_to = released, openings
+    _expire_loaded(session, {row[_ID] for row in due}, {row[_RECORD] for row in due})
 
 
 def _due_rows(connection: Any) -> str:
@@ -224,16 +224,21 @@ def _due(session: Session, now: dt.datetime, limit: int) -> list[tuple[Any, ...]
                                                                               None)
     if read is None:
         return rows
-    return [row if row[2] is None else (*row[:2], read(row[2]), *row[3:]) for row in rows]
+    return [row if row[_END] is None else (*row[:_END], read(row[_END]), *row[_END + 1:])
+            for row in rows]
+
+
+#: columns of a due row past the first ten (:class:`compliance_batch.Subject`'s fields).
+_CAMPAIGN, _RECORD, _ID, _END, _REASON, _PHONE = 0, 2, 10, 11, 12, 13
 
 
 def _due_sql(connection: Any) -> str:
     """:func:`_due`'s query (its parameters: the instant as the driver takes it, the limit)."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     return (
-        "SELECT r.id, r.record_id, r.window_end_at, r.reason, p.id, r.campaign_id, p.e164, "
-        "r.record_id, c.raw_state, c.raw_zip, c.raw_tz, p.region, p.line_type, "
-        f"CAST(p.zones AS TEXT), p.is_valid FROM {_due_rows(connection)} "
+        "SELECT r.campaign_id, p.e164, r.record_id, c.raw_state, c.raw_zip, c.raw_tz, "
+        "p.region, p.line_type, CAST(p.zones AS TEXT), p.is_valid, "
+        f"r.id, r.window_end_at, r.reason, p.id FROM {_due_rows(connection)} "
         "JOIN record AS c ON c.id = r.record_id "
         "LEFT OUTER JOIN phone_number AS p ON p.id = r.phone_number_id "
         f"WHERE {_DUE} AND r.earliest_at <= {mark} ORDER BY r.earliest_at, r.id LIMIT {mark}")
@@ -294,24 +299,26 @@ def _mark_released(session: Session, ids: list[int], now: dt.datetime) -> None:
         (RELEASED, instant(now), bound, RetryStatus.PENDING.value))
 
 
-def _move(session: Session, moves: list[tuple[Any, ...]]) -> None:
-    """(retry id, record id, earliest_at, window_end_at) of each move.
+def _move(session: Session, rows: list[Any], openings: list[dt.datetime],
+          ends: list[dt.datetime | None]) -> None:
+    """Due rows to their opening, with that window end.
 
     A pass moves its rows to a few instants (the next opening of each place): the
     rows moved to the same (earliest_at, window_end_at) go in one set-based UPDATE,
     their records in one per instant; the rest (a window of its own) in one
     ``executemany``.
     """
-    if not moves:
+    if not rows:
         return
     connection, mark, instant = _driver(session)
     pending = RetryStatus.PENDING.value
     retries: defaultdict[tuple[Any, Any], list[int]] = defaultdict(list)
-    for retry_id, _record_id, at, until in moves:
-        retries[at, until].append(retry_id)
+    for row, at, until in zip(rows, openings, ends, strict=True):
+        retries[at, until].append(row[_ID])
     records: defaultdict[Any, list[int]] = defaultdict(list)
     # a record's last move wins, as it would row by row
-    for record_id, at in {record_id: at for _id, record_id, at, _until in moves}.items():
+    latest = {row[_RECORD]: at for row, at in zip(rows, openings, strict=True)}
+    for record_id, at in latest.items():
         records[at].append(record_id)
     alone = []
     for (at, until), ids in retries.items():
@@ -339,7 +346,7 @@ def _cancel(session: Session, rows: list[Any]) -> None:
     note = f"; no legal minute within {HORIZON.days} days"
     connection.exec_driver_sql(
         f"UPDATE retry SET status = {mark}, reason = {mark} WHERE id = {mark}",
-        [(RetryStatus.CANCELLED.value, f"{row[3]}{note}"[:64], row[0]) for row in rows])
+        [(RetryStatus.CANCELLED.value, f"{row[_REASON]}{note}"[:64], row[_ID]) for row in rows])
     connection.exec_driver_sql(
         f"UPDATE record SET status = {mark}, next_attempt_at = NULL WHERE id = {mark}",
-        [(RecordStatus.EXHAUSTED.value, row[1]) for row in rows])
+        [(RecordStatus.EXHAUSTED.value, row[_RECORD]) for row in rows])
