@@ -6,13 +6,16 @@ Retry and callback rows are the truth.  :func:`next_due_at` tells the timer
 - a due retry that may be dialled now is released to the hopper: it stays
   pending, marked ``claimed_by = RELEASED`` with the release instant in
   ``claimed_until`` (the hopper's claim overwrites both), so later passes and
-  :func:`next_due_at` skip it; one that may not moves to ``next_dialable_at``
-  — or, when its window can no longer be met, to its next legal window — and
-  the record's ``next_attempt_at`` cache follows in the same transaction; one
-  with no legal minute within the horizon is cancelled and its record
-  exhausted.  Due rows are judged in batches: their targets come from
-  :func:`campaigns.store.compliance_batch.load_targets` (a handful of
-  set-based queries) and writes are set-based or ``executemany``;
+  :func:`next_due_at` skip it (they read the partial index ``ix_retry_due``,
+  which holds only pending rows nobody claimed or released); one that may not
+  moves to ``next_dialable_at`` — or, when its window can no longer be met, to
+  its next legal window — and the record's ``next_attempt_at`` cache follows in
+  the same transaction; one with no legal minute within the horizon is
+  cancelled and its record exhausted.  Due rows are judged in batches of up to
+  :data:`PASS_LIMIT`: their targets come from
+  :func:`campaigns.store.compliance_batch.load_row_shapes` (a handful of
+  set-based queries, one target per shape) and writes are set-based (one bound
+  array of ids per value written) or ``executemany``;
 - a scheduled callback whose window has opened becomes ``due``;
 - an open callback whose window has passed goes to ``on_missed`` (the
   callbacks workflow's escalation ladder).
@@ -52,6 +55,9 @@ OnMissed = Callable[[Session, models.Callback, dt.datetime], None]
 #: partial index ``ix_retry_due``, with the literal value (a database uses a partial
 #: index only for a query whose conditions imply its own, which a bound value does not).
 _DUE = f"r.status = '{RetryStatus.PENDING.value}' AND r.claimed_by IS NULL"
+#: columns of a due row (:func:`_due`): the first ten are
+#: :class:`campaigns.store.compliance_batch.Subject`'s fields, in order.
+_CAMPAIGN, _RECORD, _ID, _END, _REASON, _PHONE = 0, 2, 10, 11, 12, 13
 #: open callbacks, on ``callback``: the predicate of the partial index ``ix_callback_open_end``.
 _OPEN = f"callback.status IN ({', '.join(repr(s.value) for s in _OPEN_CALLBACK)})"
 
@@ -226,10 +232,6 @@ def _due(session: Session, now: dt.datetime, limit: int) -> list[tuple[Any, ...]
         return rows
     return [row if row[_END] is None else (*row[:_END], read(row[_END]), *row[_END + 1:])
             for row in rows]
-
-
-#: columns of a due row past the first ten (:class:`compliance_batch.Subject`'s fields).
-_CAMPAIGN, _RECORD, _ID, _END, _REASON, _PHONE = 0, 2, 10, 11, 12, 13
 
 
 def _due_sql(connection: Any) -> str:
