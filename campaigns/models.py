@@ -210,14 +210,7 @@ class Retry(Base):
     """The next attempt of a record, as the disposition rules decided it."""
 
     __tablename__ = "retry"
-    __table_args__ = (
-        Index("ix_retry_status_earliest", "status", "earliest_at"),
-        # The timer's due rows: pending and not released (the release pass leaves the
-        # rows it released pending; without the predicate each pass walks past them).
-        Index("ix_retry_due", "earliest_at", "id",
-              sqlite_where=text("status = 'pending' AND claimed_by IS NULL"),
-              postgresql_where=text("status = 'pending' AND claimed_by IS NULL")),
-    )
+    __table_args__ = (Index("ix_retry_status_earliest", "status", "earliest_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))

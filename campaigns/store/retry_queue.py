@@ -6,12 +6,11 @@ Retry and callback rows are the truth.  :func:`next_due_at` tells the timer
 - a due retry that may be dialled now is released to the hopper: it stays
   pending, marked ``claimed_by = RELEASED`` with the release instant in
   ``claimed_until`` (the hopper's claim overwrites both), so later passes and
-  :func:`next_due_at` skip it (they read the partial index ``ix_retry_due``,
-  which holds only pending rows nobody claimed or released); one that may not
-  moves to ``next_dialable_at`` — or, when its window can no longer be met, to
-  its next legal window — and the record's ``next_attempt_at`` cache follows in
-  the same transaction; one with no legal minute within the horizon is
-  cancelled and its record exhausted.  Due rows are judged in batches of up to
+  :func:`next_due_at` skip it; one that may not moves to ``next_dialable_at``
+  — or, when its window can no longer be met, to its next legal window — and
+  the record's ``next_attempt_at`` cache follows in the same transaction; one
+  with no legal minute within the horizon is cancelled and its record
+  exhausted.  Due rows are judged in batches of up to
   :data:`PASS_LIMIT`: their targets come from
   :func:`campaigns.store.compliance_batch.load_row_shapes` (a handful of
   set-based queries, one target per shape) and writes are set-based (one bound
@@ -51,10 +50,6 @@ RELEASED = "released"
 _OPEN_CALLBACK = (CallbackStatus.SCHEDULED, CallbackStatus.DUE, CallbackStatus.REOPENED)
 
 OnMissed = Callable[[Session, models.Callback, dt.datetime], None]
-#: pending retries nobody claimed or released, on ``retry AS r``: the predicate of the
-#: partial index ``ix_retry_due``, with the literal value (a database uses a partial
-#: index only for a query whose conditions imply its own, which a bound value does not).
-_DUE = f"r.status = '{RetryStatus.PENDING.value}' AND r.claimed_by IS NULL"
 #: columns of a due row (:func:`_due`): the first ten are
 #: :class:`campaigns.store.compliance_batch.Subject`'s fields, in order.
 _CAMPAIGN, _RECORD, _ID, _END, _REASON, _PHONE = 0, 2, 10, 11, 12, 13
@@ -123,9 +118,9 @@ def add_retries(session: Session, retries: Sequence[NewRetry], now: dt.datetime)
 
 def next_due_at(session: Session) -> dt.datetime | None:
     """The earliest instant a retry or callback needs the timer."""
-    retry = session.scalar(text(
-        f"SELECT min(r.earliest_at) AS earliest_at FROM {_due_rows(session.connection())} "
-        f"WHERE {_DUE}").columns(earliest_at=db.UTCDateTime))
+    retry = session.scalar(select(func.min(models.Retry.earliest_at))
+                           .where(models.Retry.status == RetryStatus.PENDING,
+                                  models.Retry.claimed_by.is_(None)))
     opening = session.scalar(select(func.min(models.Callback.window_start_at))
                              .where(models.Callback.status == CallbackStatus.SCHEDULED))
     closing = session.scalar(select(func.min(models.Callback.window_end_at))
@@ -203,16 +198,6 @@ def _release_retries(session: Session, now: dt.datetime, rules: calling_rules.Ru
     _expire_loaded(session, {row[_ID] for row in due}, {row[_RECORD] for row in due})
 
 
-def _due_rows(connection: Any) -> str:
-    """``retry AS r`` through ``ix_retry_due``.
-
-    SQLite's planner, without statistics, would take ``ix_retry_status_earliest``
-    and walk past every released row: it is told which index to use.
-    """
-    return "retry AS r INDEXED BY ix_retry_due" if connection.dialect.name == "sqlite" \
-        else "retry AS r"
-
-
 def _due(session: Session, now: dt.datetime, limit: int) -> list[tuple[Any, ...]]:
     """The earliest due rows, with the columns :func:`_release_retries` judges.
 
@@ -222,7 +207,7 @@ def _due(session: Session, now: dt.datetime, limit: int) -> list[tuple[Any, ...]
     connection, _mark, instant = _driver(session)
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(_due_sql(connection), (instant(now), limit))
+        cursor.execute(_due_sql(connection), (RetryStatus.PENDING.value, instant(now), limit))
         rows = cursor.fetchall()
     finally:
         cursor.close()
@@ -235,15 +220,24 @@ def _due(session: Session, now: dt.datetime, limit: int) -> list[tuple[Any, ...]
 
 
 def _due_sql(connection: Any) -> str:
-    """:func:`_due`'s query (its parameters: the instant as the driver takes it, the limit)."""
+    """:func:`_due`'s query (its parameters: the pending status, the instant as the driver
+    takes it, the limit).
+
+    Through ``ix_retry_status_earliest``: a pass walks past the rows earlier passes
+    released (pending until the hopper claims them).  A partial index of the pending
+    rows nobody claimed or released spared that walk, but every add paid for one more
+    index in random order (adds 30-40 % slower at 200k pending) and every move for
+    its update; with :data:`PASS_LIMIT` rows a pass the walk costs less.
+    """
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     return (
         "SELECT r.campaign_id, p.e164, r.record_id, c.raw_state, c.raw_zip, c.raw_tz, "
         "p.region, p.line_type, CAST(p.zones AS TEXT), p.is_valid, "
-        f"r.id, r.window_end_at, r.reason, p.id FROM {_due_rows(connection)} "
+        "r.id, r.window_end_at, r.reason, p.id FROM retry AS r "
         "JOIN record AS c ON c.id = r.record_id "
         "LEFT OUTER JOIN phone_number AS p ON p.id = r.phone_number_id "
-        f"WHERE {_DUE} AND r.earliest_at <= {mark} ORDER BY r.earliest_at, r.id LIMIT {mark}")
+        f"WHERE r.status = {mark} AND r.claimed_by IS NULL AND r.earliest_at <= {mark} "
+        f"ORDER BY r.earliest_at, r.id LIMIT {mark}")
 
 
 def _passed_query(connection: Any) -> Any:
