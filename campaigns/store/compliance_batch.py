@@ -8,7 +8,7 @@ batch of :class:`Subject` values, the very targets ``load_target`` would
 databases), with one query each for attempts, DNC entries, registry scrubs and
 suspensions, whatever the batch size.
 
-Two things keep it fast without changing any answer:
+Three things keep it fast without changing any answer:
 
 - a number's zones and jurisdictions depend only on its region, line type,
   phonenumbers' zones (stored at list load), NANP area code and the record's
@@ -18,7 +18,10 @@ Two things keep it fast without changing any answer:
 - targets that differ only by their number share everything
   ``Target.__post_init__`` derives (the plan, static reasons), so one is built
   per shape and copied; :func:`judge` decides once per shape too
-  (:func:`campaigns.calling_hours.may_dial` never reads the number).
+  (:func:`campaigns.calling_hours.may_dial` never reads the number);
+- :func:`load_row_shapes` takes the rows as read (no :class:`Subject` each) and
+  gives a number nobody has called recently or listed as DNC the target of its
+  campaign and place, built once.
 """
 
 from __future__ import annotations
