@@ -38,13 +38,13 @@ from campaigns.store import compliance_batch
 
 HORIZON = dt.timedelta(days=14)
 #: due retries one timer pass handles at most.  A pass reads them with their numbers,
-#: records and recent attempts, and holds the database thread while it runs: 20,000 rows
-#: took about 1 s and 20 MB more than 5,000 (1M pending, SQLite, a busy 2-core machine).
-#: A backlog takes more passes; rows come due in no physical order, so each pass rewrites
-#: pages all over the due rows, and the fewer the passes the fewer times each page is
-#: written: the commits of a 100,000-row backlog took 2.0-2.6 s at 5,000 rows a pass,
-#: 0.5-1.0 s at 20,000.
-PASS_LIMIT = 20_000
+#: records and recent attempts, and holds the database thread while it runs: 50,000 rows
+#: took about 1.5 s and 20 MB more than 20,000 (1M pending, SQLite, a busy 2-core
+#: machine).  A backlog takes more passes, and each pass walks past the rows the passes
+#: before it released and rewrites pages all over the due rows (they come due in no
+#: physical order): a 100,000-row backlog took 3.9-4.0 s at 20,000 rows a pass, 2.9-3.1 s
+#: at 50,000 (at 5,000, commits alone took 2.0-2.6 s).
+PASS_LIMIT = 50_000
 #: ``Retry.claimed_by`` of a due retry the timer released to the hopper (no engine has it yet).
 RELEASED = "released"
 _OPEN_CALLBACK = (CallbackStatus.SCHEDULED, CallbackStatus.DUE, CallbackStatus.REOPENED)
