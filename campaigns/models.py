@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -256,7 +257,13 @@ class Callback(Base):
     """An appointment with a customer: call this number inside this window."""
 
     __tablename__ = "callback"
-    __table_args__ = (Index("ix_callback_status_start", "status", "window_start_at"),)
+    __table_args__ = (
+        Index("ix_callback_status_start", "status", "window_start_at"),
+        # Open callbacks by the end of their window (each timer pass looks for passed ones).
+        Index("ix_callback_open_end", "window_end_at",
+              sqlite_where=text("status IN ('scheduled', 'due', 'reopened')"),
+              postgresql_where=text("status IN ('scheduled', 'due', 'reopened')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))

@@ -8,7 +8,7 @@ batch of :class:`Subject` values, the very targets ``load_target`` would
 databases), with one query each for attempts, DNC entries, registry scrubs and
 suspensions, whatever the batch size.
 
-Two things keep it fast without changing any answer:
+Three things keep it fast without changing any answer:
 
 - a number's zones and jurisdictions depend only on its region, line type,
   phonenumbers' zones (stored at list load), NANP area code and the record's
@@ -18,7 +18,10 @@ Two things keep it fast without changing any answer:
 - targets that differ only by their number share everything
   ``Target.__post_init__`` derives (the plan, static reasons), so one is built
   per shape and copied; :func:`judge` decides once per shape too
-  (:func:`campaigns.calling_hours.may_dial` never reads the number).
+  (:func:`campaigns.calling_hours.may_dial` never reads the number);
+- :func:`load_row_shapes` takes the rows as read (no :class:`Subject` each) and
+  gives a number nobody has called recently or listed as DNC the target of its
+  campaign and place, built once.
 """
 
 from __future__ import annotations
@@ -129,34 +132,78 @@ def load_shapes(session: Session, campaigns: Mapping[int, models.Campaign],
     object, which :func:`judge` decides once.  ``load_targets`` is this with
     each target given its own number.
     """
+    rows = [tuple(getattr(subject, name) for name in _FIELDS) for subject in subjects]
+    return list(zip(*load_row_shapes(session, campaigns, rows, now, rules=rules), strict=True))
+
+
+#: a stored number as :func:`load_row_shapes` takes it: :class:`Subject`'s fields in order.
+_FIELDS = tuple(f.name for f in dataclasses.fields(Subject))
+
+
+def load_row_shapes(session: Session, campaigns: Mapping[int, models.Campaign],
+                    rows: Sequence[Sequence[Any]], now: dt.datetime, *,
+                    rules: calling_rules.RuleSet | None = None
+                    ) -> tuple[list[calling_hours.Target], list[str]]:
+    """The shared targets and the numbers of :func:`load_shapes`, of rows as stored.
+
+    A row's first ten columns are :class:`Subject`'s fields in order (more may
+    follow).  The release pass reads thousands of due rows at a time and most
+    share their target with many others: a place is located once, and a number
+    nobody has called recently or put on a DNC list takes the target of the first
+    such row of its campaign and place.  Nothing kept per row is a new container
+    (the garbage collector would walk them all).
+    """
     rules = rules or calling_rules.default_rules()
-    places = [_locate(subject) for subject in subjects]
-    numbers = sorted({place[0] for place in places})
-    records = sorted({s.record_id for s in subjects if s.record_id is not None})
+    index_of: dict[tuple[Any, ...], int] = {}
+    located: list[zones.Location] = []
+    is_alone: list[bool] = []
+    places, numbers_of = [], []
+    for row in rows:
+        key = _place_key(row)
+        index = index_of.get(key)
+        if index is None:
+            index = index_of[key] = len(located)
+            located.append(_locate(key, row))
+            is_alone.append(key[0] == "number")
+        places.append(index)
+        numbers_of.append(located[index].e164 if is_alone[index] else row[1])
+    numbers = sorted(set(numbers_of))
+    records = sorted({row[2] for row in rows if row[2] is not None})
     connection = session.connection()
     history = _History(_attempts(connection, numbers, records,
                                  now - compliance.history_span(rules)))
-    dnc = _dnc(connection, numbers, {s.campaign_id for s in subjects}, now)
+    dnc = _dnc(connection, numbers, {row[0] for row in rows}, now)
+    called = history.by_number.keys() | {number for number, _scope in dnc}
     scrubs = tuple(sorted(compliance.latest_scrubs(session).items()))
     pauses = compliance.suspensions(session, now)
     per_campaign = {cid: _campaign_fields(c) for cid, c in campaigns.items()}
     per_place: dict[tuple[str, ...], tuple[Any, ...]] = {}
     shapes: dict[tuple[Any, ...], calling_hours.Target] = {}
+    plain: dict[tuple[int, int], calling_hours.Target] = {}
     out = []
-    for subject, (e164, place_zones, jurisdictions) in zip(subjects, places, strict=True):
-        cid = subject.campaign_id
+    for row, index, e164 in zip(rows, places, numbers_of, strict=True):
+        cid, record_id = row[0], row[2]
+        is_plain = e164 not in called and record_id not in history.by_record
+        if is_plain:
+            shape = plain.get((cid, index))
+            if shape is not None:
+                out.append(shape)
+                continue
+        place_zones, jurisdictions = located[index].zones, located[index].jurisdictions
         paused = per_place.get(jurisdictions)
         if paused is None:
             paused = per_place[jurisdictions] = tuple(
                 p for p in pauses if p.jurisdiction in jurisdictions)
         fields = (place_zones, jurisdictions, per_campaign[cid],
-                  history.of(e164, subject.record_id, cid),
+                  history.of(e164, record_id, cid),
                   (e164, "global") in dnc or (e164, f"campaign:{cid}") in dnc, scrubs, paused)
         shape = shapes.get(fields)
         if shape is None:
             shape = shapes[fields] = _target(e164, fields, rules)
-        out.append((shape, e164))
-    return out
+        if is_plain:
+            plain[cid, index] = shape
+        out.append(shape)
+    return out, numbers_of
 
 
 def judge(targets: Sequence[calling_hours.Target], now: dt.datetime, *,
@@ -171,21 +218,29 @@ def judge(targets: Sequence[calling_hours.Target], now: dt.datetime, *,
     horizon = horizon or dt.timedelta(days=14)
     decided: dict[tuple[Any, ...], Verdict] = {}
     opened: dict[tuple[Any, ...], Verdict] = {}
+    # Shared targets (load_shapes) are looked up by identity: their key is built once.
+    keys: dict[int, tuple[Any, ...]] = {}
+    decided_by_id: dict[int, Verdict] = {}
+    opened_by_id: dict[int, Verdict] = {}
     out = []
-    by_id: dict[int, tuple[Any, ...]] = {}
     for index, target in enumerate(targets):
-        key = by_id.get(id(target))
-        if key is None:  # shared targets (load_shapes) skip building the key
-            key = by_id[id(target)] = _shape(target)
-        verdict = decided.get(key)
+        ident = id(target)
+        verdict = decided_by_id.get(ident)
         if verdict is None:
-            verdict = decided[key] = Verdict(calling_hours.may_dial(target, now))
-        wanted = not verdict.decision.is_allowed or (
-            is_opening_wanted is not None and is_opening_wanted[index])
-        if wanted:
-            full = opened.get(key)
+            key = keys[ident] = _shape(target)
+            verdict = decided.get(key)
+            if verdict is None:
+                verdict = decided[key] = Verdict(calling_hours.may_dial(target, now))
+            decided_by_id[ident] = verdict
+        if not verdict.decision.is_allowed or (
+                is_opening_wanted is not None and is_opening_wanted[index]):
+            full = opened_by_id.get(ident)
             if full is None:
-                full = opened[key] = _verdict(target, verdict.decision, now, horizon)
+                key = keys[ident]
+                full = opened.get(key)
+                if full is None:
+                    full = opened[key] = _verdict(target, verdict.decision, now, horizon)
+                opened_by_id[ident] = full
             verdict = full
         out.append(verdict)
     return out
@@ -214,23 +269,30 @@ _EMPTY = ((), (), (), ())
 _PLACES_MAX = 100_000
 
 
-def _locate(subject: Subject) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """(E.164, zones, jurisdictions) of ``zones.locate``, shared by numbers that locate alike."""
-    address = (subject.raw_tz, subject.raw_zip, subject.raw_state)
-    if not (subject.is_valid and subject.line_type and subject.region):
-        key: tuple[Any, ...] = ("number", subject.e164, *address)
-    else:
-        npa = subject.e164[2:5] if subject.e164.startswith("+1") else ""
-        key = (subject.region, subject.line_type, subject.zones, npa, *address)
+def _place_key(row: Sequence[Any]) -> tuple[Any, ...]:
+    """What ``zones.locate`` reads of a row in :class:`Subject`'s order.
+
+    Numbers share a ``locate`` call when they share their region, line type,
+    stored zones, NANP area code and the record's address; a number without
+    phonenumbers' stored answers is located alone (its E.164 is then the one
+    ``locate`` normalises).
+    """
+    e164, region, line_type = row[1], row[6], row[7]
+    if row[9] and line_type and region:
+        return (region, line_type, row[8], e164[2:5] if e164.startswith("+1") else "",
+                row[5], row[4], row[3])
+    return ("number", e164, row[5], row[4], row[3])
+
+
+def _locate(key: tuple[Any, ...], row: Sequence[Any]) -> zones.Location:
+    """``zones.locate`` of the row, shared by the rows of the same :func:`_place_key`."""
     place = _PLACES.get(key)
     if place is None:
         if len(_PLACES) >= _PLACES_MAX:
             _PLACES.clear()
-        place = _PLACES[key] = zones.locate(subject.e164, tz=subject.raw_tz,
-                                            zip_code=subject.raw_zip, state=subject.raw_state,
-                                            is_strict=False)
-    e164 = place.e164 if key[0] == "number" else subject.e164
-    return e164, place.zones, place.jurisdictions
+        place = _PLACES[key] = zones.locate(row[1], tz=row[5] or "", zip_code=row[4] or "",
+                                            state=row[3] or "", is_strict=False)
+    return place
 
 
 # -------------------------------------------------------------------------- queries

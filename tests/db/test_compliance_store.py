@@ -258,3 +258,31 @@ def test_batch_targets_equal_the_per_record_path(session, at) -> None:
     assert {"dnc", "zone_unknown"} <= reasons
     assert reasons & {"frequency", "outside_hours", "holiday", "suspended", "campaign_window",
                       "operating_schedule"}
+
+
+@pytest.mark.req("D11", "B8")
+def test_batch_numbers_of_one_place_share_a_target_unless_called_or_listed(session) -> None:
+    from campaigns.store import compliance_batch
+
+    campaigns = _batch_campaigns(session)
+    tm, survey = campaigns[0], campaigns[2]
+    phones = [_stored_phone(session, tm, f"+1305555{i:04d}", "FL", "", "", True) for i in range(8)]
+    _attempt(session, tm.id, phones[1].e164, NOW - dt.timedelta(hours=1),
+             record_id=phones[1].record_id)
+    _attempt(session, tm.id, "+19999999999", NOW - dt.timedelta(hours=2),
+             record_id=phones[2].record_id)  # its record, on another number
+    _attempt(session, survey.id, phones[3].e164, NOW - dt.timedelta(hours=3))
+    session.add(models.DncEntry(e164=phones[4].e164, scope="global", added_at=NOW))
+    session.add(models.DncEntry(e164=phones[5].e164, campaign_id=tm.id, scope=f"campaign:{tm.id}",
+                                added_at=NOW))
+    session.flush()
+    by_id = {c.id: c for c in campaigns}
+    subjects = compliance_batch.subjects_for_phones(session, [p.id for p in phones])
+    ordered = [subjects[p.id] for p in phones]
+    shapes = compliance_batch.load_shapes(session, by_id, ordered, NOW)
+    first = shapes[0][0]
+    assert [shape is first for shape, _number in shapes] == [True] + [False] * 5 + [True, True]
+    assert [number for _shape, number in shapes] == [p.e164 for p in phones]
+    single = [store.load_target(session, tm, NOW, phone=p) for p in phones]
+    assert compliance_batch.load_targets(session, by_id, ordered, NOW) == single
+    assert len({id(t) for t in single}) == 8 and single[0] != single[1]

@@ -219,3 +219,59 @@ def test_due_retry_with_no_legal_minute_is_cancelled_and_its_record_exhausted(se
     session.refresh(record)
     assert retry.status is RetryStatus.CANCELLED and "no legal minute" in retry.reason
     assert record.status is RecordStatus.EXHAUSTED and record.next_attempt_at is None
+
+
+def _plan(connection, sql: str, parameters) -> str:
+    """The database's plan of ``sql`` (PostgreSQL told to avoid reading whole tables)."""
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters).all()
+        return "\n".join(row[-1] for row in rows)
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {sql}", parameters))
+
+
+@pytest.mark.req("D11")
+def test_passes_find_passed_callbacks_through_the_open_callbacks_index(session) -> None:
+    """Through (status, window_start_at) each pass read every open callback."""
+    from sqlalchemy import event
+
+    campaign, calling_list = _campaign(session)
+    _retry(session, campaign, calling_list, "+442079460958", earliest_at=NOW)
+    passed = []
+
+    def seen(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if "FROM callback" in statement and "window_end_at <=" in statement:
+            passed.append((statement, parameters))
+
+    event.listen(session.bind, "before_cursor_execute", seen)
+    try:
+        report = retry_queue.release_due(session, NOW)
+    finally:
+        event.remove(session.bind, "before_cursor_execute", seen)
+    assert report.ready == 1 and len(passed) == 1
+    plan = _plan(session.connection(), *passed[0])
+    assert "ix_callback_open_end" in plan and "status_start" not in plan
+
+
+@pytest.mark.req("D10")
+def test_moves_of_one_pass_write_each_row_and_its_record(session) -> None:
+    """Rows moved to one instant go together, a row keeping a window of its own alone."""
+    campaign, calling_list = _campaign(session)
+    together = [_retry(session, campaign, calling_list, f"+1212555{i:04d}",
+                       earliest_at=NOW - dt.timedelta(seconds=i)) for i in range(3)]
+    until = NOW + dt.timedelta(hours=5)
+    alone = _retry(session, campaign, calling_list, "+12125559999", earliest_at=NOW,
+                   window_end_at=until)
+    not_due = _retry(session, campaign, calling_list, "+12125558888",
+                     earliest_at=NOW + dt.timedelta(minutes=1))
+    report = retry_queue.release_due(session, NOW)
+    assert (report.ready, report.moved, report.cancelled) == (0, 4, 0)
+    opening = dt.datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 08:00 in New York
+    assert report.moved_to == [opening] * 4
+    for retry, record in [*together, alone, not_due]:
+        session.refresh(retry)
+        session.refresh(record)
+    assert [(r.earliest_at, r.window_end_at, c.next_attempt_at) for r, c in [*together, alone]] == \
+        [(opening, None, opening)] * 3 + [(opening, until, opening)]
+    assert not_due[0].earliest_at == NOW + dt.timedelta(minutes=1)
+    assert not_due[1].next_attempt_at is None
