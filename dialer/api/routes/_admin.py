@@ -17,6 +17,7 @@ from dialer.api import auth, errors
 def plain(value: Any) -> Any:
     """A column value as JSON (enums by value, dates and times in ISO form).
 
+    >>> import datetime as dt
     >>> plain(dt.date(2026, 11, 21)), plain(3)
     ('2026-11-21', 3)
     """
