@@ -11,7 +11,9 @@ import datetime as dt
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, Integer, create_engine, event
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -67,6 +69,37 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.timezone.utc)
         return value.astimezone(dt.timezone.utc)
+
+
+def hour_sql(dialect_name: str, operand: str) -> str:
+    """SQL for the whole UTC hours since 1970 of the instant ``operand`` (a column or a placeholder).
+
+    The retry queue's ``due_hour`` is this of ``earliest_at`` (a generated column,
+    see :class:`campaigns.models.Retry`).  Monotonic in the instant: an instant
+    never has a later hour than one after it, which is all the queue's range
+    conditions rely on (SQLite reads the instant to the millisecond first).
+
+    >>> hour_sql("sqlite", "earliest_at")
+    "(CAST(strftime('%s', earliest_at) AS INTEGER) / 3600)"
+    >>> hour_sql("postgresql", "%s")
+    "CAST(floor(extract(epoch FROM ((%s) AT TIME ZONE 'UTC')) / 3600) AS INTEGER)"
+    """
+    if dialect_name == "sqlite":
+        return f"(CAST(strftime('%s', {operand}) AS INTEGER) / 3600)"
+    return f"CAST(floor(extract(epoch FROM (({operand}) AT TIME ZONE 'UTC')) / 3600) AS INTEGER)"
+
+
+class HourOf(FunctionElement[int]):
+    """:func:`hour_sql` of an instant expression, in a Core or ORM query."""
+
+    type = Integer()
+    name = "hour_of"
+    inherit_cache = True
+
+
+@compiles(HourOf)
+def _compile_hour_of(element: HourOf, compiler: Any, **kw: Any) -> str:
+    return hour_sql(compiler.dialect.name, compiler.process(element.clauses, **kw))
 
 
 def normalise_url(url: str) -> str:

@@ -14,10 +14,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from campaigns import models
+from campaigns import db, models
 from campaigns.enums import CallbackStatus, PhoneKind, RecordStatus, RetryStatus
 
 
@@ -112,10 +112,11 @@ def _retries(session: Session, campaign_id: int, *, engine_id: str, now: dt.date
              .join(models.Record, models.Record.id == rt.record_id)
              .join(models.PhoneNumber, models.PhoneNumber.id == rt.phone_number_id, isouter=True)
              .where(rt.campaign_id == campaign_id, rt.status == RetryStatus.PENDING,
+                    rt.due_hour <= db.HourOf(bindparam("due_now", now, type_=db.UTCDateTime)),
                     rt.earliest_at <= now,
                     or_(rt.window_end_at.is_(None), rt.window_end_at > now),
                     models.Record.status == RecordStatus.RETRY, _unclaimed(now))
-             .order_by(rt.earliest_at, rt.id).limit(limit))
+             .order_by(rt.due_hour, rt.id).limit(limit))
     rows = _one_per_record(session.execute(_lock(query, session)).all())
     if not rows:
         return []

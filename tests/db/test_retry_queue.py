@@ -275,3 +275,72 @@ def test_moves_of_one_pass_write_each_row_and_its_record(session) -> None:
         [(opening, None, opening)] * 3 + [(opening, until, opening)]
     assert not_due[0].earliest_at == NOW + dt.timedelta(minutes=1)
     assert not_due[1].next_attempt_at is None
+
+
+@pytest.mark.req("D11")
+def test_due_hour_never_puts_an_instant_after_a_later_one_and_passes_release_by_it(session) -> None:
+    """``due_hour`` is computed by the database; the passes rely on its order only."""
+    campaign, calling_list = _campaign(session)
+    base = dt.datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    offsets = [-1e-6, 0, 0.0004, 0.9996, 3599.9994, 3599.9996, 3599.999999, 3600, 5400, 7199.9]
+    instants = [base + dt.timedelta(seconds=s) for s in offsets]
+    retries = [_retry(session, campaign, calling_list, f"+44207946{i:04d}", earliest_at=at)[0]
+               for i, at in enumerate(instants)]
+    hours = [session.scalar(select(models.Retry.due_hour).where(models.Retry.id == r.id))
+             for r in retries]
+    assert hours == sorted(hours)
+    hour = int(base.timestamp()) // 3600
+    # SQLite reads instants to the millisecond: a microsecond before the hour is in it.
+    assert hours[0] in (hour - 1, hour) and hours[1] == hour and hours[-1] == hour + 1
+    # Release at each instant: exactly the rows due by then, whatever hour they round to.
+    for now in (instants[5], instants[6], instants[7]):
+        due = {row[10] for row in retry_queue._due(session, now, 100)}
+        assert due == {r.id for r in retries if r.earliest_at <= now}
+    assert retry_queue.next_due_at(session) == instants[0]
+
+
+@pytest.mark.req("D11")
+def test_a_backlog_releases_the_older_hours_first(session) -> None:
+    """Within a pass's limit an older hour goes before a later one, whichever was added first."""
+    campaign, calling_list = _campaign(session)
+    late = _retry(session, campaign, calling_list, "+442079460001", earliest_at=NOW - dt.timedelta(minutes=5))[0]
+    old = _retry(session, campaign, calling_list, "+442079460002", earliest_at=NOW - dt.timedelta(hours=3))[0]
+    report = retry_queue.release_due(session, NOW, limit=1)
+    assert report.released_ids == [old.id]
+    assert retry_queue.release_due(session, NOW, limit=1).released_ids == [late.id]
+
+
+@pytest.mark.req("D11")
+def test_due_rows_next_instant_and_claims_read_through_the_due_hour_index(session) -> None:
+    """No pass, timer arming or claim reads every pending row or sorts them."""
+    from sqlalchemy import event
+
+    from campaigns.store import hopper
+
+    campaign, calling_list = _campaign(session)
+    for i in range(3):
+        _retry(session, campaign, calling_list, f"+44207946{i:04d}", earliest_at=NOW - dt.timedelta(hours=i))
+    connection = session.connection()
+    at = models.Retry.__table__.c.earliest_at.type.dialect_impl(connection.dialect) \
+        .bind_processor(connection.dialect)
+    now = at(NOW) if at else NOW
+    plans = [_plan(connection, retry_queue._due_sql(connection),
+                   (RetryStatus.PENDING.value, now, now, 10))]
+    seen = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if "FROM retry" in statement and "due_hour" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(session.bind, "before_cursor_execute", capture)
+    try:
+        retry_queue.next_due_at(session)
+        hopper.claim(session, campaign.id, engine_id="e1", now=NOW,
+                     lease=dt.timedelta(minutes=1), limit=5)
+    finally:
+        event.remove(session.bind, "before_cursor_execute", capture)
+    assert len(seen) == 2
+    plans += [_plan(session.connection(), *found) for found in seen]
+    for plan in plans:
+        assert "ix_retry_status_due" in plan, plan
+        assert "TEMP B-TREE" not in plan.upper() or connection.dialect.name != "sqlite", plan
