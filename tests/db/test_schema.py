@@ -63,6 +63,7 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(sqlite_url) -> None:
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 7000
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA cache_size")).scalar() == -db.CACHE_KIB
+        assert connection.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 10_000
     engine.dispose()
 
 
