@@ -102,6 +102,53 @@ def _compile_hour_of(element: HourOf, compiler: Any, **kw: Any) -> str:
     return hour_sql(compiler.dialect.name, compiler.process(element.clauses, **kw))
 
 
+#: a retry added this many UTC days or more before the day it comes due waits in its
+#: day's first hour (a coarse slot) until :func:`campaigns.store.retry_queue.refine_slots`
+#: gives it its own hour.
+FAR_DAYS = 2
+
+
+def far_sql(dialect_name: str) -> str:
+    """SQL, on ``retry``: the row waits in the first hour of its day (not yet refined, and
+    ``earliest_at`` on or after the start of the :data:`FAR_DAYS`-th UTC day after
+    ``created_at``'s).  Evaluated by every add (the slot, the partial index): one
+    date function on SQLite, whose instants are ISO text that sorts as time does.
+
+    >>> far_sql("sqlite")
+    "NOT hourly AND earliest_at >= date(created_at, '+2 days')"
+    """
+    if dialect_name == "sqlite":
+        return f"NOT hourly AND earliest_at >= date(created_at, '+{FAR_DAYS} days')"
+    return ("NOT hourly AND (earliest_at AT TIME ZONE 'UTC') >= "
+            f"date_trunc('day', created_at AT TIME ZONE 'UTC') + interval '{FAR_DAYS} days'")
+
+
+def slot_sql(dialect_name: str) -> str:
+    """SQL, on ``retry``: the row's ``due_hour`` (its slot in ``ix_retry_status_due``).
+
+    Its own hour (:func:`hour_sql` of ``earliest_at``) or, while :func:`far_sql`
+    holds, the first hour of its UTC day: an add then joins the tail of one of a
+    few day slots rather than one of the week's 168 hour slots (each a page the
+    add's commit writes).  Never after the row's own hour, so ``due_hour <=
+    hour(now)`` keeps every due row; the passes sort by it, then by id.
+    """
+    due = hour_sql(dialect_name, "earliest_at")
+    return f"CASE WHEN {far_sql(dialect_name)} THEN {due} / 24 * 24 ELSE {due} END"
+
+
+class RetrySlot(FunctionElement[int]):
+    """:func:`slot_sql`: the generated expression of ``retry.due_hour``."""
+
+    type = Integer()
+    name = "retry_slot"
+    inherit_cache = True
+
+
+@compiles(RetrySlot)
+def _compile_retry_slot(element: RetrySlot, compiler: Any, **kw: Any) -> str:
+    return slot_sql(compiler.dialect.name)
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for plain ``postgresql://`` URLs.
 

@@ -26,13 +26,13 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
-    literal_column,
+    false,
     text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from campaigns.db import HourOf, UTCDateTime
+from campaigns.db import RetrySlot, UTCDateTime
 from campaigns.enums import (
     AgentState,
     CallbackStatus,
@@ -237,9 +237,10 @@ class Retry(Base):
     """The next attempt of a record, as the disposition rules decided it."""
 
     __tablename__ = "retry"
-    # Pending rows by the hour they come due, then by age: a retry joins its
-    # hour's tail instead of a random place among all the pending rows (with
-    # (status, earliest_at), every add of a batch dirtied a page of its own).
+    # Pending rows by their slot (the hour they come due, or their day's first hour
+    # while they are far off), then by age: a retry joins its slot's tail instead of
+    # a random place among all the pending rows (with (status, earliest_at), every
+    # add of a batch dirtied a page of its own).
     __table_args__ = (Index("ix_retry_status_due", "status", "due_hour"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -253,9 +254,13 @@ class Retry(Base):
     tz: Mapped[str] = mapped_column(String(64), default="")
     reason: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[RetryStatus] = mapped_column(_enum(RetryStatus), default=RetryStatus.PENDING)
-    #: the UTC hour ``earliest_at`` falls in (:func:`campaigns.db.hour_sql`), computed by
-    #: the database (virtual on SQLite, stored on PostgreSQL); never written.
-    due_hour: Mapped[int] = mapped_column(Computed(HourOf(literal_column("earliest_at"))))
+    #: the row's slot (:func:`campaigns.db.slot_sql`): the UTC hour ``earliest_at`` falls
+    #: in, or the first hour of its day while the row is far off; computed by the
+    #: database (virtual on SQLite, stored on PostgreSQL); never written.
+    due_hour: Mapped[int] = mapped_column(Computed(RetrySlot()))
+    #: set once the row's day is near (:func:`campaigns.store.retry_queue.refine_slots`):
+    #: it has its own hour's slot from then on.
+    hourly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]

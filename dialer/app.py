@@ -18,7 +18,8 @@ Only this module wires concrete classes together.  :class:`Engine` is what
   the agent says so (D3);
 - the :class:`~dialer.timers.DueTimer` releases due retries and callbacks (and
   hands missed callbacks to the callbacks workflow's ladder); every
-  ``CALLBACK_SWEEP`` it also runs the callbacks workflow's sweep;
+  ``CALLBACK_SWEEP`` it also runs the callbacks workflow's sweep, and every
+  ``REFINE_EVERY`` a pass gives far retries of today and tomorrow their hour's slot;
 - :meth:`Engine.request_stop` (SIGTERM, SIGINT) stops dialing, lets live calls
   finish for ``shutdown_grace_s``, then closes the backend, which ends the rest.
 
@@ -64,6 +65,8 @@ logger = logging.getLogger(__name__)
 
 #: how often the callbacks workflow's sweep runs (missed windows, due ladder steps).
 CALLBACK_SWEEP = dt.timedelta(seconds=60)
+#: how often a timer pass also refines far retries' slots (a read of two day slots).
+REFINE_EVERY = dt.timedelta(seconds=60)
 
 
 def default_engine_id() -> str:
@@ -132,6 +135,7 @@ class Engine:
         #: the agent desk (people's API), from start to stop.
         self.desk: agent_desk.AgentDesk | None = None
         self._swept_at: dt.datetime | None = None
+        self._refined_at: dt.datetime | None = None
 
     def request_stop(self) -> None:
         """Stop cleanly (safe from a signal handler on the loop)."""
@@ -304,11 +308,16 @@ class Engine:
         def on_missed(session: Session, callback: models.Callback, at: dt.datetime) -> None:
             _on_missed(session, callback, at, cfg)
 
+        refine = self._refined_at is None or now - self._refined_at >= REFINE_EVERY
+
         def release(session: Session) -> retry_queue.Release:
             engine_queries.stale_claims(session, now)
-            return retry_queue.release_due(session, now, rules=self.rules, on_missed=on_missed)
+            return retry_queue.release_due(session, now, rules=self.rules, on_missed=on_missed,
+                                           refine=refine)
 
         report = self._blocking(release)()
+        if refine:
+            self._refined_at = now
         if (report.ready or report.callbacks_due) and self._loop is not None:
             # released work is dialled now, not up to a pacing tick later (D11's lateness)
             self._loop.call_soon_threadsafe(self._wake_campaigns)

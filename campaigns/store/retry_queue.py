@@ -45,6 +45,9 @@ HORIZON = dt.timedelta(days=14)
 #: physical order): a 100,000-row backlog took 3.9-4.0 s at 20,000 rows a pass, 2.9-3.1 s
 #: at 50,000 (at 5,000, commits alone took 2.0-2.6 s).
 PASS_LIMIT = 50_000
+#: far rows one pass refines at most (:func:`refine_slots`): a week's adds at 1M pending
+#: bring about 140,000 into a day; refined over a few passes the day before.
+REFINE_LIMIT = 20_000
 #: ``Retry.claimed_by`` of a due retry the timer released to the hopper (no engine has it yet).
 RELEASED = "released"
 _OPEN_CALLBACK = (CallbackStatus.SCHEDULED, CallbackStatus.DUE, CallbackStatus.REOPENED)
@@ -74,6 +77,8 @@ class Release:
     moved_to: list[dt.datetime] = field(default_factory=list)
     #: ids of the retries released to the hopper.
     released_ids: list[int] = field(default_factory=list)
+    #: far retries given their own hour's slot (:func:`refine_slots`).
+    refined: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,15 +135,27 @@ def next_due_at(session: Session) -> dt.datetime | None:
 def _earliest_retry(session: Session) -> dt.datetime | None:
     """The earliest ``earliest_at`` of the pending retries nobody claimed or released.
 
-    Within the first due hour that has one (``ix_retry_status_due``): a minimum over
-    every pending row would read them all.
+    Within the first slot that has one (``ix_retry_status_due``): a minimum over
+    every pending row would read them all.  When that slot is a far row's day
+    slot, rows of the later slots up to the hour of that minimum may come due
+    before it (a slot is never after its rows' hour): they are read too.
     """
     rt = models.Retry
     waiting = (rt.status == RetryStatus.PENDING, rt.claimed_by.is_(None))
-    first_hour = (select(rt.due_hour).where(*waiting).order_by(rt.due_hour).limit(1)
-                  .scalar_subquery())
-    return session.scalar(select(func.min(rt.earliest_at))
-                          .where(*waiting, rt.due_hour == first_hour))
+    first = session.scalar(select(rt.due_hour).where(*waiting).order_by(rt.due_hour).limit(1))
+    if first is None:
+        return None
+    earliest = session.scalar(select(func.min(rt.earliest_at))
+                              .where(*waiting, rt.due_hour == first))
+    if earliest is None:
+        return None
+    # SQLite rounds an instant to the millisecond before taking its hour: a bound
+    # a millisecond later is never before the slot of a row due by ``earliest``.
+    hour = int((_aware(earliest) + dt.timedelta(milliseconds=1)).timestamp()) // 3600
+    if hour > first:
+        earliest = session.scalar(select(func.min(rt.earliest_at))
+                                  .where(*waiting, rt.due_hour.between(first, hour)))
+    return earliest
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -153,8 +170,12 @@ def mark_missed(session: Session, callback: models.Callback, now: dt.datetime) -
 
 
 def release_due(session: Session, now: dt.datetime, *, rules: calling_rules.RuleSet | None = None,
-                on_missed: OnMissed = mark_missed, limit: int = PASS_LIMIT) -> Release:
+                on_missed: OnMissed = mark_missed, limit: int = PASS_LIMIT,
+                refine: bool = True) -> Release:
     """One timer pass over at most ``limit`` due retries and ``limit`` passed callbacks.
+
+    With ``refine``, far retries of today and tomorrow get their hour's slot first
+    (:func:`refine_slots`; a caller making passes often may do it less often).
 
     Flushed, not committed.  When more retries are due, :func:`next_due_at`
     still names a past instant and the timer makes another pass at once.
@@ -162,6 +183,8 @@ def release_due(session: Session, now: dt.datetime, *, rules: calling_rules.Rule
     rules = rules or calling_rules.default_rules()
     report = Release()
     session.flush()
+    if refine:
+        report.refined = refine_slots(session, now)
     _release_retries(session, now, rules, report, limit)
     report.callbacks_due = session.execute(
         update(models.Callback).where(models.Callback.status == CallbackStatus.SCHEDULED,
@@ -176,6 +199,27 @@ def release_due(session: Session, now: dt.datetime, *, rules: calling_rules.Rule
         report.callbacks_missed += 1
     session.flush()
     return report
+
+
+def refine_slots(session: Session, now: dt.datetime, limit: int = REFINE_LIMIT) -> int:
+    """Give the far retries of today and tomorrow (UTC) their own hour's slot; how many.
+
+    A retry added :data:`campaigns.db.FAR_DAYS` or more days before its day waits
+    in the first hour of that day (:func:`campaigns.db.slot_sql`): adds spread
+    over a week write a few day slots, not a hundred-odd hour slots.  This
+    reads the two day slots (once refined, their first hour's rows alone) and
+    refines up to ``limit`` rows.  Nothing else needs it: a far row of an
+    earlier day is due already, and a row left coarse is still released on
+    time (its slot is never after its hour); the passes, the timer and the
+    hopper would only read past more rows of its day.
+    """
+    connection, mark, _instant = _driver(session)
+    today = int(now.timestamp()) // 86400 * 24
+    return connection.exec_driver_sql(
+        f"UPDATE retry SET hourly = {mark} WHERE id IN (SELECT id FROM retry "
+        f"WHERE status = {mark} AND due_hour IN ({mark}, {mark}) "
+        f"AND {db.far_sql(connection.dialect.name)} LIMIT {mark})",
+        (True, RetryStatus.PENDING.value, today, today + 24, limit)).rowcount or 0
 
 
 def _release_retries(session: Session, now: dt.datetime, rules: calling_rules.RuleSet,

@@ -30,7 +30,7 @@ def _campaign(session):
     return campaign, calling_list
 
 
-def _retry(session, campaign, calling_list, number, *, earliest_at, window_end_at=None):
+def _retry(session, campaign, calling_list, number, *, earliest_at, window_end_at=None, created_at=NOW):
     record = models.Record(campaign_id=campaign.id, list_id=calling_list.id, status=RecordStatus.RETRY,
                            created_at=NOW, updated_at=NOW)
     session.add(record)
@@ -41,7 +41,7 @@ def _retry(session, campaign, calling_list, number, *, earliest_at, window_end_a
     session.flush()
     retry = models.Retry(campaign_id=campaign.id, record_id=record.id, phone_number_id=phone.id,
                          earliest_at=earliest_at, window_end_at=window_end_at, reason="busy",
-                         created_at=NOW)
+                         created_at=created_at)
     session.add(retry)
     session.flush()
     return retry, record
@@ -339,8 +339,96 @@ def test_due_rows_next_instant_and_claims_read_through_the_due_hour_index(sessio
                      lease=dt.timedelta(minutes=1), limit=5)
     finally:
         event.remove(session.bind, "before_cursor_execute", capture)
-    assert len(seen) == 2
+    assert len(seen) == 3  # the timer's first slot and its minimum, the hopper's claim
     plans += [_plan(session.connection(), *found) for found in seen]
     for plan in plans:
         assert "ix_retry_status_due" in plan, plan
         assert "TEMP B-TREE" not in plan.upper() or connection.dialect.name != "sqlite", plan
+
+
+def _slot(session, retry) -> int:
+    return session.scalar(select(models.Retry.due_hour).where(models.Retry.id == retry.id))
+
+
+@pytest.mark.req("D11")
+def test_far_adds_wait_in_their_days_first_hour_until_the_day_before(session) -> None:
+    """Two UTC days or more ahead: the day's first hour; refined, the row's own hour."""
+    campaign, calling_list = _campaign(session)
+    ahead = {"soon": NOW + dt.timedelta(hours=1),
+             "tomorrow": dt.datetime(2026, 11, 24, 20, 30, tzinfo=UTC),
+             "far": dt.datetime(2026, 11, 25, 20, 30, tzinfo=UTC),
+             "far_first_hour": dt.datetime(2026, 11, 26, 0, 10, tzinfo=UTC)}
+    made = {name: _retry(session, campaign, calling_list, f"+44207946{i:04d}", earliest_at=NOW)
+            for i, name in enumerate(ahead)}
+    retry_queue.add_retries(session, [
+        retry_queue.NewRetry(campaign.id, record.id, retry.phone_number_id, ahead[name], "busy")
+        for name, (retry, record) in made.items()], NOW)
+    for retry, _record in made.values():  # the first retries are done with
+        retry.status = RetryStatus.DONE
+    session.flush()
+    added = {name: session.scalars(select(models.Retry).where(
+        models.Retry.record_id == record.id, models.Retry.status == RetryStatus.PENDING)).one()
+        for name, (_retry_row, record) in made.items()}
+
+    def hour(at: dt.datetime) -> int:
+        return int(at.timestamp()) // 3600
+
+    slots = {name: _slot(session, retry) for name, retry in added.items()}
+    assert slots == {"soon": hour(ahead["soon"]), "tomorrow": hour(ahead["tomorrow"]),
+                     "far": hour(dt.datetime(2026, 11, 25, tzinfo=UTC)),
+                     "far_first_hour": hour(ahead["far_first_hour"])}
+    # Today (the 23rd) the far row's day is not near; on the 24th it is (tomorrow).
+    assert retry_queue.refine_slots(session, NOW) == 0
+    assert retry_queue.release_due(session, dt.datetime(2026, 11, 24, 0, 5, tzinfo=UTC)).refined == 1
+    session.refresh(added["far"])
+    assert added["far"].hourly and _slot(session, added["far"]) == hour(ahead["far"])
+    assert retry_queue.refine_slots(session, dt.datetime(2026, 11, 25, tzinfo=UTC)) == 1  # the 26th's
+    assert {name: _slot(session, retry) for name, retry in added.items()} == {
+        name: hour(at) for name, at in ahead.items()}
+    assert retry_queue.refine_slots(session, dt.datetime(2026, 11, 26, tzinfo=UTC)) == 0
+
+
+@pytest.mark.req("D11")
+def test_rows_left_in_a_day_slot_are_released_and_timed_exactly(session) -> None:
+    """An unrefined far row (the engine was down) goes out at its instant, not before, and
+    the timer wakes for an earlier row in a later slot."""
+    campaign, calling_list = _campaign(session)
+    day = dt.datetime(2026, 11, 26, tzinfo=UTC)
+    coarse = _retry(session, campaign, calling_list, "+442079460001",
+                    earliest_at=day + dt.timedelta(hours=20), created_at=NOW)[0]
+    fine = _retry(session, campaign, calling_list, "+442079460002",
+                  earliest_at=day + dt.timedelta(hours=3), created_at=day - dt.timedelta(hours=1))[0]
+    assert _slot(session, coarse) == int(day.timestamp()) // 3600 < _slot(session, fine)
+    assert retry_queue.next_due_at(session) == fine.earliest_at
+    for now, due in [(fine.earliest_at, {fine.id}),
+                     (coarse.earliest_at - dt.timedelta(microseconds=1), {fine.id}),
+                     (coarse.earliest_at, {fine.id, coarse.id})]:
+        assert {row[10] for row in retry_queue._due(session, now, 100)} == due
+    fine.status = RetryStatus.DONE
+    session.flush()
+    assert retry_queue.next_due_at(session) == coarse.earliest_at
+
+
+@pytest.mark.req("D11")
+def test_refinement_reads_two_day_slots_through_the_due_index(session) -> None:
+    """A refinement walks today's and tomorrow's day slots, not the pending rows."""
+    from sqlalchemy import event
+
+    campaign, calling_list = _campaign(session)
+    _retry(session, campaign, calling_list, "+442079460001", earliest_at=NOW + dt.timedelta(days=4))
+    seen = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if statement.startswith("UPDATE retry SET hourly"):
+            seen.append((statement, parameters))
+
+    event.listen(session.bind, "before_cursor_execute", capture)
+    try:
+        assert retry_queue.refine_slots(session, NOW) == 0
+    finally:
+        event.remove(session.bind, "before_cursor_execute", capture)
+    (statement, parameters), = seen
+    plan = _plan(session.connection(), statement, parameters)
+    assert "ix_retry_status_due" in plan, plan
+    if session.connection().dialect.name == "sqlite":
+        assert "due_hour=?" in plan, plan  # two probes, not a range
