@@ -74,10 +74,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 def hour_sql(dialect_name: str, operand: str) -> str:
     """SQL for the whole UTC hours since 1970 of the instant ``operand`` (a column or a placeholder).
 
-    The retry queue's ``due_hour`` is this of ``earliest_at`` (a generated column,
-    see :class:`campaigns.models.Retry`).  Monotonic in the instant: an instant
-    never has a later hour than one after it, which is all the queue's range
-    conditions rely on (SQLite reads the instant to the millisecond first).
+    The retry queue's ``due_hour`` is this of ``earliest_at``, or an earlier hour
+    (:func:`slot_sql`; a generated column, see :class:`campaigns.models.Retry`).
+    Monotonic in the instant: an instant never has a later hour than one after
+    it, which is all the queue's range conditions rely on (SQLite reads the
+    instant to the millisecond first).
 
     >>> hour_sql("sqlite", "earliest_at")
     "(CAST(strftime('%s', earliest_at) AS INTEGER) / 3600)"

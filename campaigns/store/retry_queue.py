@@ -280,10 +280,11 @@ def _due_sql(connection: Any) -> str:
     """:func:`_due`'s query (its parameters: the pending status, the instant as the driver
     takes it, twice, the limit).
 
-    Through ``ix_retry_status_due``, hour by hour, each hour's rows in the order they
-    were added (an older due hour first, so in a backlog the rows that waited longest
-    go first, give or take an hour); the rows of the current hour not yet due are
-    read and left.  A pass walks past the rows earlier passes released (pending
+    Through ``ix_retry_status_due``, slot by slot (:func:`campaigns.db.slot_sql`: an
+    hour, or a far row's day until it is refined), each slot's rows in the order
+    they were added (an older slot first, so in a backlog the rows that waited
+    longest go first, give or take an hour); the rows of the current slot not yet
+    due are read and left.  A pass walks past the rows earlier passes released (pending
     until the hopper claims them).  A partial index of the pending rows nobody
     claimed or released spared that walk, but every add paid for one more index
     (adds 30-40 % slower at 200k pending) and every move for its update; with

@@ -132,3 +132,47 @@ def test_every_entity_round_trips(session) -> None:
     session.commit()
     assert session.scalars(select(models.Record)).all() == []
     assert session.scalars(select(models.Retry)).all() == []
+
+
+@pytest.mark.req("D11")
+@pytest.mark.req("A7")
+def test_the_day_slots_migration_goes_down_and_up_with_rows_in_place(engine) -> None:
+    """d11c7a8b9c0d: a far row's slot is its day's first hour after the upgrade, its own
+    hour before it and after the downgrade."""
+    from alembic import command
+
+    now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+    far, near = now + dt.timedelta(days=4, hours=8, minutes=30), now + dt.timedelta(hours=3)
+    factory = db.make_sessionmaker(engine)
+    with db.unit_of_work(factory) as session:
+        campaign = models.Campaign(name="slots", created_at=now, updated_at=now)
+        session.add(campaign)
+        session.flush()
+        calling_list = models.CallingList(campaign_id=campaign.id, name="l", created_at=now)
+        session.add(calling_list)
+        session.flush()
+        for at in (far, near):
+            record = models.Record(campaign_id=campaign.id, list_id=calling_list.id,
+                                   created_at=now, updated_at=now)
+            session.add(record)
+            session.flush()
+            session.add(models.Retry(campaign_id=campaign.id, record_id=record.id, earliest_at=at,
+                                     created_at=now))
+
+    def slots() -> list[int]:
+        with engine.connect() as connection:
+            return list(connection.scalars(text("SELECT due_hour FROM retry ORDER BY id")))
+
+    def hour(at: dt.datetime) -> int:
+        return int(at.timestamp()) // 3600
+
+    day_of_far = hour(far.replace(hour=0, minute=0))
+    assert slots() == [day_of_far, hour(near)]
+    config = schema.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "d11b5e6f7a8b")
+    assert slots() == [hour(far), hour(near)]
+    schema.upgrade(engine)
+    assert slots() == [day_of_far, hour(near)]
+    assert schema.current_revision(engine) == schema.head_revision()
