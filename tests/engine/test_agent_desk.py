@@ -325,6 +325,30 @@ def test_the_timer_pass_runs_the_callbacks_sweep_every_minute(
     assert [(at - t0).total_seconds() for at in swept if at >= t0] == [0, 61, 122]
 
 
+@pytest.mark.req("D11")
+def test_the_timer_pass_refines_far_retries_once_a_minute(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    refined: list[dt.datetime] = []
+    real = app.retry_queue.refine_slots
+
+    def refine_slots(session: Any, now: dt.datetime, *args: Any, **kwargs: Any) -> int:
+        refined.append(now)
+        return real(session, now, *args, **kwargs)
+
+    monkeypatch.setattr(app.retry_queue, "refine_slots", refine_slots)
+    t0 = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)  # after any pass the engine makes itself
+
+    async def scenario() -> None:
+        async with _engine(sqlite_url) as engine:
+            loop = asyncio.get_running_loop()
+            for seconds in (0, 30, 61, 90, 122):
+                await loop.run_in_executor(None, engine._on_due,
+                                           t0 + dt.timedelta(seconds=seconds))
+
+    asyncio.run(scenario())
+    assert [(at - t0).total_seconds() for at in refined if at >= t0] == [0, 61, 122]
+
+
 @pytest.mark.req("D3")
 def test_an_agent_follows_their_campaigns_as_they_start_and_stop(
         sqlite_url: str, make_factory: Any) -> None:
