@@ -112,8 +112,8 @@ FAR_DAYS = 2
 def far_sql(dialect_name: str) -> str:
     """SQL, on ``retry``: the row waits in the first hour of its day (not yet refined, and
     ``earliest_at`` on or after the start of the :data:`FAR_DAYS`-th UTC day after
-    ``created_at``'s).  Evaluated by every add (the slot, the partial index): one
-    date function on SQLite, whose instants are ISO text that sorts as time does.
+    ``created_at``'s).  Evaluated by every add (its slot): one date function on
+    SQLite, whose instants are ISO text that sorts as time does.
 
     >>> far_sql("sqlite")
     "NOT hourly AND earliest_at >= date(created_at, '+2 days')"

@@ -25,15 +25,9 @@ depends_on = None
 
 HOUR = {"sqlite": "(CAST(strftime('%s', {}) AS INTEGER) / 3600)",
         "postgresql": "CAST(floor(extract(epoch FROM (({}) AT TIME ZONE 'UTC')) / 3600) AS INTEGER)"}
-
-
 FAR = {"sqlite": "NOT hourly AND earliest_at >= date(created_at, '+2 days')",
        "postgresql": "NOT hourly AND (earliest_at AT TIME ZONE 'UTC') >= "
                      "date_trunc('day', created_at AT TIME ZONE 'UTC') + interval '2 days'"}
-
-
-def _far(dialect: str) -> str:
-    return FAR[dialect]
 
 
 def _due_hour(dialect: str, expression: str) -> None:
@@ -51,7 +45,7 @@ def upgrade() -> None:
     false = "0" if dialect == "sqlite" else "false"
     op.execute(f"ALTER TABLE retry ADD COLUMN hourly BOOLEAN DEFAULT {false} NOT NULL")
     due = HOUR[dialect].format("earliest_at")
-    _due_hour(dialect, f"CASE WHEN {_far(dialect)} THEN {due} / 24 * 24 ELSE {due} END")
+    _due_hour(dialect, f"CASE WHEN {FAR[dialect]} THEN {due} / 24 * 24 ELSE {due} END")
 
 
 def downgrade() -> None:
