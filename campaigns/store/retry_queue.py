@@ -215,10 +215,13 @@ def refine_slots(session: Session, now: dt.datetime, limit: int = REFINE_LIMIT) 
     """
     connection, mark, _instant = _driver(session)
     today = int(now.timestamp()) // 86400 * 24
+    dialect = connection.dialect.name
+    # Engines sharing a PostgreSQL database leave each other's rows alone (no waiting).
+    skip = " FOR UPDATE SKIP LOCKED" if dialect == "postgresql" else ""
     return connection.exec_driver_sql(
         f"UPDATE retry SET hourly = {mark} WHERE id IN (SELECT id FROM retry "
         f"WHERE status = {mark} AND due_hour IN ({mark}, {mark}) "
-        f"AND {db.far_sql(connection.dialect.name)} LIMIT {mark})",
+        f"AND {db.far_sql(dialect)} LIMIT {mark}{skip})",
         (True, RetryStatus.PENDING.value, today, today + 24, limit)).rowcount or 0
 
 

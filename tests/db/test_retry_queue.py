@@ -432,3 +432,33 @@ def test_refinement_reads_two_day_slots_through_the_due_index(session) -> None:
     assert "ix_retry_status_due" in plan, plan
     if session.connection().dialect.name == "sqlite":
         assert "due_hour=?" in plan, plan  # two probes, not a range
+
+
+@pytest.mark.req("D11")
+@pytest.mark.postgres
+def test_engines_refining_at_once_on_postgresql_skip_each_others_rows(pg_url: str) -> None:
+    """A far row another engine's pass holds is left to it: no wait, no second write."""
+    from campaigns import db, schema
+
+    engine = db.make_engine(pg_url)
+    schema.ensure_current(engine)
+    factory = db.make_sessionmaker(engine)
+    with db.unit_of_work(factory) as session:
+        campaign, calling_list = _campaign(session)
+        held, _ = _retry(session, campaign, calling_list, "+442079460001",
+                         earliest_at=NOW + dt.timedelta(days=3, hours=5))
+        free, _ = _retry(session, campaign, calling_list, "+442079460002",
+                         earliest_at=NOW + dt.timedelta(days=3, hours=6))
+        held_id, free_id = held.id, free.id
+    tomorrow_but_one = NOW + dt.timedelta(days=2)
+    with factory() as first, factory() as second:
+        first.execute(text("SELECT id FROM retry WHERE id = :id FOR UPDATE"), {"id": held_id})
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        assert retry_queue.refine_slots(second, tomorrow_but_one) == 1
+        second.commit()
+        first.rollback()
+        hourly = dict(second.execute(select(models.Retry.id, models.Retry.hourly)).all())
+    assert hourly == {held_id: False, free_id: True}
+    with db.unit_of_work(factory) as session:
+        assert retry_queue.refine_slots(session, tomorrow_but_one) == 1
+    engine.dispose()
