@@ -1,4 +1,4 @@
-"""Live estimates for the pacer (pure): answer rate by ring age, talk and wrap times, abandons.
+"""Live estimates for the pacer (pure): when calls answer, talk and wrap times, abandons.
 
 Everything here is learned from what a real backend reports (when a call was
 answered or ended, and how) and from agent state changes; nothing from the
@@ -22,6 +22,8 @@ MAX_RING_S = 90
 MAX_BUSY_S = 900
 #: wrap-up quantiles used when adding wrap-up to a talk's remainder.
 _WRAP_QUANTILES = (0.1, 0.3, 0.5, 0.7, 0.9)
+#: how many equal-probability points of the dial-to-answer delay a new call is looked at.
+ANSWER_POINTS = 6
 #: the controller's goal without AMD, as a share of the cap.
 GOAL_FRACTION = 0.85
 #: the overflow target never exceeds this multiple of the goal until the day has
@@ -40,34 +42,30 @@ _FP_Z, _MIN_LIVE = 2.5, 300
 
 @dataclass(frozen=True)
 class Estimates:
-    """A snapshot of the live estimates (1-second bins)."""
+    """A snapshot of the live estimates (1-second bins).
+
+    A call dialled now is answered (if it is) at one of ``answer_points_s``,
+    each as likely: the midpoints of equal-probability slices of the recent
+    dial-to-answer delays.  For each point ``k`` the tables say what happens
+    by then: ``connect_within[k][i]`` is P(a call still ringing at age ``i`` s
+    is answered within ``answer_points_s[k]``), ``on_call_free_by[k][i]`` and
+    ``in_wrap_free_by[k][i]`` are P(an agent ``i`` s into a call, or into
+    wrap-up, is ready by then).  Ages past a table's end use its last entry.
+    """
 
     #: calls resolved (answered, machine-detected or ended unanswered) in the window.
     resolved: int
     #: share of dialled calls that end up needing an agent (``answered``).
     connect_rate: float
-    #: P(the call will still be answered | it has rung ``i`` seconds without resolution).
-    connect_by_age: tuple[float, ...]
     #: mean delay from dial to ``answered``.
     mean_connect_delay_s: float
-    #: the horizon the tables below look ahead (s): when a call dialled now would answer.
-    horizon_s: float
-    #: P(an agent ``i`` seconds into a call is ready within the horizon).
-    free_on_call: tuple[float, ...]
-    #: P(an agent ``i`` seconds into wrap-up is ready within the horizon).
-    free_in_wrap: tuple[float, ...]
+    answer_points_s: tuple[float, ...]
+    connect_within: tuple[tuple[float, ...], ...]
+    on_call_free_by: tuple[tuple[float, ...], ...]
+    in_wrap_free_by: tuple[tuple[float, ...], ...]
     talk_samples: int
     mean_talk_s: float
     mean_wrap_s: float
-
-    def p_connect(self, age_s: float) -> float:
-        return self.connect_by_age[min(int(age_s), len(self.connect_by_age) - 1)]
-
-    def p_free_on_call(self, elapsed_s: float) -> float:
-        return self.free_on_call[min(int(elapsed_s), len(self.free_on_call) - 1)]
-
-    def p_free_in_wrap(self, elapsed_s: float) -> float:
-        return self.free_in_wrap[min(int(elapsed_s), len(self.free_in_wrap) - 1)]
 
 
 class PacingEstimator:
@@ -110,17 +108,20 @@ class PacingEstimator:
         still running (censored durations)."""
         resolved = len(self._resolutions)
         connects = sum(self._answered_at)
-        connect_rate = connects / resolved if resolved else 0.0
-        by_age = _suffix_ratios(self._answered_at, self._resolved_at)
-        delay = _mean(self._connect_delays, 10.0)
-        horizon = max(1.0, delay)
+        delays = sorted(self._connect_delays)
+        points = tuple(delays[int((k + 0.5) / ANSWER_POINTS * len(delays))]
+                       for k in range(ANSWER_POINTS)) if delays else (10.0,)
         talks, wraps = sorted(self._talks), sorted(self._wraps)
         wrap_quantiles = [wraps[int(q * len(wraps))] for q in _WRAP_QUANTILES] if wraps else [0.0]
+        talk_left, wrap_left = _survival(talks, on_call_s), _survival(wraps, in_wrap_s)
         return Estimates(
-            resolved=resolved, connect_rate=connect_rate, connect_by_age=by_age,
-            mean_connect_delay_s=delay, horizon_s=horizon,
-            free_on_call=_free_within(talks, on_call_s, horizon, wrap_quantiles),
-            free_in_wrap=_free_within(wraps, in_wrap_s, horizon, [0.0]),
+            resolved=resolved, connect_rate=connects / resolved if resolved else 0.0,
+            mean_connect_delay_s=_mean(delays, 10.0), answer_points_s=points,
+            connect_within=tuple(_answered_within(self._answered_at, self._resolved_at,
+                                                  max(1, round(point))) for point in points),
+            on_call_free_by=tuple(_free_within(talk_left, point, wrap_quantiles)
+                                  for point in points),
+            in_wrap_free_by=tuple(_free_within(wrap_left, point, [0.0]) for point in points),
             talk_samples=len(talks), mean_talk_s=_mean(talks, 0.0), mean_wrap_s=_mean(wraps, 0.0))
 
 
@@ -128,32 +129,33 @@ def _mean(values, default: float) -> float:
     return sum(values) / len(values) if values else default
 
 
-def _suffix_ratios(hits: list[int], totals: list[int]) -> tuple[float, ...]:
-    """``sum(hits[i:]) / sum(totals[i:])`` for every ``i`` (0 where nothing is left)."""
+def _answered_within(hits: list[int], totals: list[int], span: int) -> tuple[float, ...]:
+    """``sum(hits[i:i + span]) / sum(totals[i:])`` for every ``i`` (0 where nothing is left).
+
+    >>> _answered_within([0, 2, 1, 0], [1, 2, 1, 4], 2)
+    (0.25, 0.42857142857142855, 0.2, 0.0)
+    """
+    cumulative = [0]
+    for hit in hits:
+        cumulative.append(cumulative[-1] + hit)
     out = [0.0] * len(hits)
-    hit_sum = total_sum = 0
+    total_sum = 0
     for i in range(len(hits) - 1, -1, -1):
-        hit_sum += hits[i]
         total_sum += totals[i]
-        out[i] = hit_sum / total_sum if total_sum else 0.0
+        if total_sum:
+            out[i] = (cumulative[min(len(hits), i + span)] - cumulative[i]) / total_sum
     return tuple(out)
 
 
-def _free_within(samples: Sequence[float], censored: Sequence[float], horizon: float,
-                 extra: Sequence[float]) -> tuple[float, ...]:
-    """P(duration < elapsed + horizon - extra | duration >= elapsed), averaged over ``extra``.
+def _survival(samples: Sequence[float], censored: Sequence[float]) -> list[float]:
+    """Kaplan-Meier ``P(duration >= k)`` on 1-second bins (``[]`` without samples).
 
-    A Kaplan-Meier estimate on 1-second bins: ``samples`` are finished
-    durations, ``censored`` the elapsed times of those still running (without
-    them, the first minutes would see only the short calls and over-dial).
-
-    >>> _free_within([10.0, 20.0], [], 5.0, [0.0])[:3]
-    (0.0, 0.0, 0.0)
-    >>> _free_within([10.0, 20.0], [], 5.0, [0.0])[6]
-    0.5
+    ``samples`` are finished durations, ``censored`` the elapsed times of those
+    still running (without them, the first minutes would see only the short
+    calls and over-dial).
     """
     if not samples:
-        return (0.0,)
+        return []
     top = min(MAX_BUSY_S, int(max(max(samples), max(censored, default=0.0))) + 1)
     deaths, at_risk = [0] * (top + 2), [0] * (top + 2)
     for value in samples:
@@ -163,10 +165,25 @@ def _free_within(samples: Sequence[float], censored: Sequence[float], horizon: f
         at_risk[min(top, int(value))] += 1
     for k in range(top, -1, -1):  # at risk in bin k: everything that reached bin k
         at_risk[k] += at_risk[k + 1]
-    survival = [1.0] * (top + 2)  # survival[k] = P(duration >= k)
+    survival = [1.0] * (top + 2)
     for k in range(top + 1):
         hazard = deaths[k] / at_risk[k] if at_risk[k] else 0.0
         survival[k + 1] = survival[k] * (1.0 - hazard)
+    return survival
+
+
+def _free_within(survival: list[float], horizon: float,
+                 extra: Sequence[float]) -> tuple[float, ...]:
+    """P(duration < elapsed + horizon - extra | duration >= elapsed), averaged over ``extra``.
+
+    >>> _free_within(_survival([10.0, 20.0], []), 5.0, [0.0])[:3]
+    (0.0, 0.0, 0.0)
+    >>> _free_within(_survival([10.0, 20.0], []), 5.0, [0.0])[6]
+    0.5
+    """
+    if not survival:
+        return (0.0,)
+    top = len(survival) - 2
     lags = [int(round(horizon - lag)) for lag in extra]
     out: list[float] = []
     for elapsed in range(top + 1):

@@ -81,6 +81,44 @@ def test_predictive_dials_ahead_for_agents_about_to_be_free():
         nobody_ending, PacingParams())
 
 
+def _answering_after(delay_s: float) -> estimators.Estimates:
+    """Estimates of a campaign whose calls answer about ``delay_s`` after the dial."""
+    rng = random.Random(3)
+    est = estimators.PacingEstimator()
+    for _ in range(600):
+        if rng.random() < 0.4:
+            est.record_resolution(delay_s + rng.uniform(-0.5, 0.5), True)
+        else:
+            est.record_resolution(20.0, False)
+    for _ in range(300):
+        est.record_talk(rng.uniform(100, 140))
+        est.record_wrap(rng.uniform(14.5, 15.5))
+    return est.snapshot()
+
+
+@pytest.mark.req("D12")
+def test_predictive_dials_for_agents_free_by_the_time_the_call_would_answer():
+    """Ten agents leave wrap-up in about 10 s: worth dialling for only if calls answer later."""
+    def calls(delay_s: float) -> int:
+        stats = PacingStats(ready_agents=0, wrap_elapsed_s=[5.0] * 10,
+                            estimates=_answering_after(delay_s))
+        return pacing.calls_to_place(stats, PacingParams())
+
+    assert calls(3.0) == 0  # answered before anyone is free: every answer would be abandoned
+    assert calls(14.0) >= 10  # answered when ten agents are free: about 25 calls at 0.4
+    assert calls(14.0) <= 30
+
+
+@pytest.mark.req("D12")
+def test_calls_already_ringing_take_the_agents_before_new_ones():
+    """Calls ringing for 12 s answer in about 2 s, before a new call's answer at 14 s."""
+    est = _answering_after(14.0)
+    base = PacingStats(ready_agents=0, wrap_elapsed_s=[5.0] * 10, estimates=est)
+    about_to_answer = dataclasses.replace(base, ringing_ages_s=[12.0] * 10)
+    assert pacing.calls_to_place(about_to_answer, PacingParams()) < pacing.calls_to_place(
+        base, PacingParams())
+
+
 @pytest.mark.req("D12")
 def test_predictive_counts_calls_already_ringing_by_their_age():
     est = _estimates()
