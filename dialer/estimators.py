@@ -29,9 +29,10 @@ GOAL_FRACTION = 0.85
 #: the overflow target never exceeds this multiple of the goal until the day has
 #: :data:`ENGINE_DAY_ANSWERS` answers; then the multiple grows as their square root, up to
 #: :data:`LARGE_DAY_CEILING`.  A large team needs room: its overflow curve is steep, so the
-#: marginal call may be far likelier to overflow than the average one (S3, 200 agents: 6 x
-#: the goal left the day at 0.0004 abandons, 20 x at 0.007 with 3 % more contacts); on a
-#: small day the same room lets a burst of luck buy a burst of abandons (S1, 10 agents,
+#: marginal call may be far likelier to overflow than the average one (S3, 200 agents, with the
+#: first, single-horizon pacer: 6 x the goal left the day at 0.0004 abandons, 20 x at 0.007
+#: with 3 % more contacts; the pacer of answer times predicts the answers an agent misses
+#: several times too often there, and the goal is met under 20 x); on a small day the same room lets a burst of luck buy a burst of abandons (S1, 10 agents,
 #: 30 days at 20 x: one day at 0.031).  Near 1 / goal every call passes and the slack swings.
 TARGET_CEILING = 6.0
 LARGE_DAY_CEILING, ENGINE_DAY_ANSWERS = 20.0, 8000
