@@ -278,17 +278,25 @@ class AgentBoard:
             return len(self._ready)
         return sum(1 for s in self._agents.values() if s.state is state)
 
-    def time_in_states(self, until: dt.datetime) -> dict[AgentState, float]:
-        """Seconds every agent spent in each state, from the history, up to ``until``."""
+    def time_in_states(self, until: dt.datetime,
+                       since: dt.datetime | None = None) -> dict[AgentState, float]:
+        """Seconds every agent spent in each state, from the history, up to ``until``
+        (and from ``since``, if given)."""
         totals = {state: 0.0 for state in AgentState}
         last: dict[int, StateChange] = {}
+
+        def add(state: AgentState, start: dt.datetime, end: dt.datetime) -> None:
+            if since is not None:
+                start = max(start, since)
+            totals[state] += max(0.0, (min(end, until) - start).total_seconds())
+
         for change in self.history:
             previous = last.get(change.agent_id)
             if previous is not None:
-                totals[previous.state] += (change.at - previous.at).total_seconds()
+                add(previous.state, previous.at, change.at)
             last[change.agent_id] = change
         for change in last.values():
-            totals[change.state] += max(0.0, (until - change.at).total_seconds())
+            add(change.state, change.at, until)
         return totals
 
     def idle_waits_s(self) -> list[float]:

@@ -75,18 +75,36 @@ async def _shift(scenario: scenarios.Scenario, job: Job, clock: clockmod.Virtual
     workforce.start(engine)
     running = asyncio.create_task(engine.run())
     await clock.sleep(scenario.shift_h * 3600)
+    shift_end = clock.now()
     workforce.stop()
     engine.stop_dialing()
+    await _end_shift(engine, clock, workforce.agent_ids)
     await running
     await backend.close()
-    return _day_totals(engine, backend.truth, clock.now())
+    return _day_totals(engine, backend.truth, clock.now(), shift_end)
+
+
+async def _end_shift(engine: orchestrator.Orchestrator, clock: clockmod.VirtualClock,
+                     agent_ids: list[int]) -> None:
+    """The shift is over and dialing has stopped: agents log out once no answer can still come.
+
+    Calls still ringing may yet be answered and need an agent; once none rings
+    or waits, every agent logs out (at once if idle, after the wrap-up
+    otherwise), so the minutes the last calls take to end count only for the
+    agents on them, as in a real shift.
+    """
+    while any(call["state"] in ("ringing", "waiting") for call in engine.live_calls()):
+        await clock.sleep(1.0)
+    for agent_id in agent_ids:
+        engine.logout(agent_id)
 
 
 def _day_totals(engine: orchestrator.Orchestrator, truth: sim.SimTruth,
-                until: dt.datetime) -> dict[str, Any]:
+                until: dt.datetime, shift_end: dt.datetime) -> dict[str, Any]:
     times = engine.board.time_in_states(until)
     S = agents.AgentState
     logged_in = sum(v for state, v in times.items() if state is not S.LOGGED_OUT)
+    after_shift = engine.board.time_in_states(until, since=shift_end)
     m = engine.metrics
     return {
         "logged_in_s": logged_in,
@@ -96,6 +114,7 @@ def _day_totals(engine: orchestrator.Orchestrator, truth: sim.SimTruth,
         "engine_answered": m.answered, "engine_abandoned": m.abandoned,
         "dials": m.dials, "peak_lines": m.peak_lines,
         "waits_s": engine.board.idle_waits_s(), "decision_s": m.decision_s,
+        "idle_after_shift_s": after_shift[S.READY] + after_shift[S.NOT_READY],
     }
 
 

@@ -89,6 +89,15 @@ def test_best_fixed_ratio_is_the_largest_feasible_ratio_by_bisection():
     assert len(runner.asked) <= 16
 
 
+@pytest.mark.req("D18")
+def test_agents_log_out_at_the_end_of_the_shift_once_no_answer_can_come(tiny):
+    """The minutes the last calls take to end count only for the agents on them."""
+    day = bench.run_day(bench.Job(str(tiny), "power", 2.0, 1, 0))
+    assert day["live_answers"] > 0
+    # ready after the shift only while calls dialled before its end may still answer (20 s)
+    assert 0 <= day["idle_after_shift_s"] <= 3 * 22  # 3 agents; 105 s when nobody logged out
+
+
 @pytest.mark.req("D21")
 def test_predictive_stays_under_the_cap_and_beats_progressive(tmp_path):
     path = tmp_path / "small.toml"

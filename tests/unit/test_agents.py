@@ -151,3 +151,6 @@ def test_time_in_states_and_idle_waits_from_the_history():
     assert times[S.READY] == 30 and times[S.ON_CALL] == 60 and times[S.WRAP_UP] == 10
     assert times[S.LOGGED_OUT] == 100
     assert board.idle_waits_s() == [10.0]
+    window = board.time_in_states(at(75), since=at(5))  # intervals clipped to [5, 75]
+    assert window[S.READY] == 5 and window[S.ON_CALL] == 60 and window[S.WRAP_UP] == 5
+    assert sum(window.values()) == 70
