@@ -39,6 +39,12 @@ LARGE_DAY_CEILING, ENGINE_DAY_ANSWERS = 20.0, 8000
 #: standard deviations of the false-positive count kept in reserve, and the fewest live
 #: answers that margin is computed for (early in the day it is widest).
 _FP_Z, _MIN_LIVE = 2.5, 300
+#: without AMD the engine counts abandons over every answer, machines included, and cannot
+#: tell which abandoned answers were live people, so the day's true rate wanders around the
+#: counted one by about sqrt(rate / answers); the goal keeps this many of those standard
+#: deviations (computed for at least :data:`_MIX_MIN_ANSWERS` answers, a small day) in
+#: reserve.  A 5-agent campaign (S6) broke the cap on 2 days of 30 without it (0.0385).
+_MIX_Z, _MIX_MIN_ANSWERS = 2.0, 1500
 
 
 @dataclass(frozen=True)
@@ -211,14 +217,17 @@ class AbandonController:
     false-positive estimate (abandons the engine does not see) minus a safety
     margin: ``1 - goal_fraction`` of the cap for the engine's own abandons and,
     added as an independent error, ``2.5`` standard deviations of the day's
-    false-positive count, which shrink as the day's live answers grow.
+    false-positive count, which shrink as the day's live answers grow.  Without
+    AMD (``is_amd=False``), 2 standard deviations of the gap between the true
+    rate and the counted one are added the same way.
     """
 
     def __init__(self, cap: float = 0.03, *, amd_fp_estimate: float = 0.0,
                  goal_fraction: float = GOAL_FRACTION, gain: float = 0.3,
-                 ceiling: float = TARGET_CEILING) -> None:
+                 ceiling: float = TARGET_CEILING, is_amd: bool = True) -> None:
         self.cap = cap
         self.amd_fp_estimate = amd_fp_estimate
+        self.is_amd = is_amd
         self._fraction, self._gain, self._ceiling = goal_fraction, gain, ceiling
         self.live = 0
         self.abandoned = 0
@@ -228,7 +237,10 @@ class AbandonController:
         """The abandon rate (seen by the engine) aimed at for the day, now."""
         fp = self.amd_fp_estimate
         fp_noise = _FP_Z * math.sqrt(fp * (1 - fp) / max(self.live, _MIN_LIVE))
-        margin = math.hypot(self.cap * (1 - self._fraction), fp_noise)  # independent errors
+        own = self.cap * (1 - self._fraction)
+        if not self.is_amd:  # live and machine answers mixed in the engine's count
+            own = math.hypot(own, _MIX_Z * math.sqrt(self.cap / max(self.live, _MIX_MIN_ANSWERS)))
+        margin = math.hypot(own, fp_noise)  # independent errors
         return max(0.002, self.cap - fp - margin)
 
     @property

@@ -219,7 +219,8 @@ class Orchestrator:
         self.metrics = EngineMetrics()
         self.estimator = estimators.PacingEstimator()
         self.controller = estimators.AbandonController(
-            self.params.abandon_cap, amd_fp_estimate=self.params.amd_fp_estimate)
+            self.params.abandon_cap, amd_fp_estimate=self.params.amd_fp_estimate,
+            is_amd=self.settings.is_amd)
         self._history_30d = history_30d
         self._estimates: estimators.Estimates | None = None
         self._estimates_at = -1e18

@@ -200,6 +200,21 @@ def test_controller_reserve_for_false_positives_shrinks_as_the_day_grows():
 
 
 @pytest.mark.req("D21")
+def test_without_amd_a_small_day_keeps_a_reserve_for_the_unseen_mix_of_answers():
+    """The engine cannot tell live from machine answers: a small day's true rate wanders more."""
+    blind = estimators.AbandonController(0.03, is_amd=False)
+    seeing = estimators.AbandonController(0.03)
+    for controller in (blind, seeing):
+        for _ in range(1700):  # a 5-agent day's answers
+            controller.record_live(False)
+    assert seeing.goal == pytest.approx(0.03 * estimators.GOAL_FRACTION)
+    assert 0.015 < blind.goal < 0.022  # 2 sd of sqrt(0.03 / 1700) with the engine's 15 %
+    for _ in range(100_000):  # a 200-agent day: the reserve all but vanishes
+        blind.record_live(False)
+    assert blind.goal > 0.03 * estimators.GOAL_FRACTION - 0.0005
+
+
+@pytest.mark.req("D21")
 def test_controller_spends_budget_left_unspent_early_but_no_more():
     ctl = estimators.AbandonController(0.03)
     for _ in range(1000):  # no abandon: 25 allowed ones unspent
