@@ -18,7 +18,7 @@ from telephony.config import AmiSettings, SipSettings
 from tests import needs
 from tests.telephony import calls
 from tests.telephony.ami.server import FakeAsterisk
-from tests.telephony.sipp_server import Sipp, free_port
+from tests.telephony.sipp_server import Sipp, free_port_block
 
 
 @pytest.fixture(scope="session")
@@ -73,10 +73,11 @@ _port_block = itertools.cycle(range(0, 20_000, 400))
 def sip_settings(carrier: Sipp, **overrides: Any) -> SipSettings:
     """Settings for a small pool on loopback, with ports no other test uses."""
     block = next(_port_block)
-    values: dict[str, Any] = {"domain": carrier.address, "port": free_port(), "workers": 2,
+    values: dict[str, Any] = {"domain": carrier.address, "workers": 2,
                               "rtp_port_min": 30000 + block, "rtp_port_max": 30000 + block + 399,
                               "max_cps_per_worker": 50}
     values.update(overrides)
+    values.setdefault("port", free_port_block(values["workers"]))
     return SipSettings(**values)
 
 
