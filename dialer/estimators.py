@@ -32,7 +32,8 @@ GOAL_FRACTION = 0.85
 #: marginal call may be far likelier to overflow than the average one (S3, 200 agents, with the
 #: first, single-horizon pacer: 6 x the goal left the day at 0.0004 abandons, 20 x at 0.007
 #: with 3 % more contacts; the pacer of answer times predicts the answers an agent misses
-#: several times too often there, and the goal is met under 20 x); on a small day the same room lets a burst of luck buy a burst of abandons (S1, 10 agents,
+#: several times too often there, and the goal is met under 20 x); on a small day the same
+#: room lets a burst of luck buy a burst of abandons (S1, 10 agents,
 #: 30 days at 20 x: one day at 0.031).  Near 1 / goal every call passes and the slack swings.
 TARGET_CEILING = 6.0
 LARGE_DAY_CEILING, ENGINE_DAY_ANSWERS = 20.0, 8000
@@ -64,8 +65,6 @@ class Estimates:
     resolved: int
     #: share of dialled calls that end up needing an agent (``answered``).
     connect_rate: float
-    #: mean delay from dial to ``answered``.
-    mean_connect_delay_s: float
     answer_points_s: tuple[float, ...]
     connect_within: tuple[tuple[float, ...], ...]
     on_call_free_by: tuple[tuple[float, ...], ...]
@@ -123,7 +122,7 @@ class PacingEstimator:
         talk_left, wrap_left = _survival(talks, on_call_s), _survival(wraps, in_wrap_s)
         return Estimates(
             resolved=resolved, connect_rate=connects / resolved if resolved else 0.0,
-            mean_connect_delay_s=_mean(delays, 10.0), answer_points_s=points,
+            answer_points_s=points,
             connect_within=tuple(_answered_within(self._answered_at, self._resolved_at,
                                                   max(1, round(point))) for point in points),
             on_call_free_by=tuple(_free_within(talk_left, point, wrap_quantiles)
@@ -191,7 +190,7 @@ def _free_within(survival: list[float], horizon: float,
     if not survival:
         return (0.0,)
     top = len(survival) - 2
-    lags = [int(round(horizon - lag)) for lag in extra]
+    lags = [round(horizon - lag) for lag in extra]
     out: list[float] = []
     for elapsed in range(top + 1):
         alive = survival[elapsed]

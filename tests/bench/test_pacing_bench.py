@@ -160,7 +160,7 @@ def test_a_lucky_day_raises_the_target_but_never_lets_every_call_pass():
     assert ctl.overflow_target > 3 * small_day
     assert ctl.overflow_target <= 0.6
     est = estimators.Estimates(
-        resolved=1000, connect_rate=0.4, mean_connect_delay_s=8.0, answer_points_s=(8.0,),
+        resolved=1000, connect_rate=0.4, answer_points_s=(8.0,),
         connect_within=((0.4,) * 21,), on_call_free_by=((0.1,) * 100,),
         in_wrap_free_by=((0.6,) * 30,), talk_samples=100, mean_talk_s=60.0, mean_wrap_s=10.0)
     stats = pacing.PacingStats(ready_agents=5, on_call_elapsed_s=[30.0] * 180,
